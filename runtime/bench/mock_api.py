@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """A minimal loopback license API for the runtime benchmark: validate accepts, heartbeat and end succeed.
 
-Usage: mock_api.py PORT_FILE  (binds 127.0.0.1 on a free port and writes the port to PORT_FILE).
+Usage: mock_api.py PORT_FILE [PORT]  (binds 127.0.0.1 on a free port, or 0.0.0.0:PORT for the dev stack,
+and writes the port to PORT_FILE).
 """
 import http.server
 import json
@@ -31,7 +32,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+host, port = ("0.0.0.0", int(sys.argv[2])) if len(sys.argv) > 2 else ("127.0.0.1", 0)
+server = http.server.ThreadingHTTPServer((host, port), Handler)
 with open(sys.argv[1], "w") as f:
     f.write(str(server.server_address[1]))
 server.serve_forever()

@@ -77,6 +77,23 @@ pub struct Config {
     pub image_version: String,
     /// Log format.
     pub log_format: LogFormat,
+    /// The user the command runs as, when it is not the entrypoint's own.
+    pub run_as: Option<RunAs>,
+    /// The home wiring's skeleton.
+    pub home_skel: PathBuf,
+}
+
+/// A user to run the command as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    /// Login name.
+    pub name: String,
+    /// User ID.
+    pub uid: u32,
+    /// Primary group ID.
+    pub gid: u32,
+    /// Home directory.
+    pub home: PathBuf,
 }
 
 /// A configuration value that is missing or not accepted.
@@ -106,6 +123,17 @@ pub enum ConfigError {
          expected no key in a workstation (it authenticates with the metadata server's identity token)"
     )]
     KeyInWorkstation,
+    /// A user to switch to, but no privilege to switch with.
+    #[error(
+        "read configuration: CODITECT_RUN_AS={user:?} needs the entrypoint to start as root, but it runs as uid {uid}; \
+         expected no CODITECT_RUN_AS, or the image's USER root"
+    )]
+    RunAsNeedsRoot {
+        /// The user asked for.
+        user: String,
+        /// The entrypoint's uid.
+        uid: u32,
+    },
 }
 
 impl Config {
@@ -173,6 +201,11 @@ impl Config {
                 "json" => LogFormat::Json,
                 other => return Err(invalid(&vars::LOG_FORMAT, other)),
             },
+            run_as: match get(&vars::RUN_AS) {
+                None => None,
+                Some(name) => resolve_user(&name)?,
+            },
+            home_skel: parse_abs_path(&get, &vars::HOME_SKEL)?,
         })
     }
 
@@ -297,6 +330,31 @@ fn parse_host_port(raw: &str) -> Result<String, ConfigError> {
     } else {
         Err(invalid(var, raw))
     }
+}
+
+/// Looks the user up; `None` when it is the entrypoint's own user (nothing to drop).
+fn resolve_user(name: &str) -> Result<Option<RunAs>, ConfigError> {
+    let var = &vars::RUN_AS;
+    let user = match nix::unistd::User::from_name(name) {
+        Ok(Some(user)) => user,
+        _ => return Err(invalid(var, name)),
+    };
+    let me = nix::unistd::geteuid();
+    if user.uid == me {
+        return Ok(None);
+    }
+    if !me.is_root() {
+        return Err(ConfigError::RunAsNeedsRoot {
+            user: name.to_owned(),
+            uid: me.as_raw(),
+        });
+    }
+    Ok(Some(RunAs {
+        name: user.name,
+        uid: user.uid.as_raw(),
+        gid: user.gid.as_raw(),
+        home: user.dir,
+    }))
 }
 
 fn is_email(raw: &str) -> bool {
@@ -503,6 +561,31 @@ mod tests {
             ConfigError::Invalid { var: named, .. } => assert_eq!(named, var),
             other => panic!("expected Invalid for {var}, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn run_as_an_unknown_user_is_refused() {
+        let err = config(&[("CODITECT_LICENSE_KEY", KEY), ("CODITECT_RUN_AS", "no-such-user-xyz")]).expect_err("");
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    var: "CODITECT_RUN_AS",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn run_as_oneself_needs_no_switch() {
+        let me = nix::unistd::User::from_uid(nix::unistd::geteuid())
+            .ok()
+            .flatten()
+            .expect("current user");
+        let c = config(&[("CODITECT_LICENSE_KEY", KEY), ("CODITECT_RUN_AS", &me.name)]).expect("valid");
+        assert_eq!(c.run_as, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod exit;
 pub mod heartbeat;
+pub mod home;
 pub mod integrity;
 pub mod logging;
 pub mod metadata;

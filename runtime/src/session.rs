@@ -133,8 +133,14 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
         );
         let publish = |status: Status| publish_state(&config, &session, interval, status);
         publish(Status::Live);
-        // 5. Spawn the command.
-        let child = match supervisor::spawn(&command) {
+        // 5. Spawn the command, as CODITECT_RUN_AS in a home wired from the skeleton when set.
+        if let Some(user) = &config.run_as {
+            match crate::home::wire(&config.home_skel, user) {
+                Ok(created) => tracing::info!(user = %user.name, home = %user.home.display(), created, "home wired"),
+                Err(error) => tracing::warn!("failed to {error}; the command starts without the framework links"),
+            }
+        }
+        let child = match supervisor::spawn(&command, config.run_as.as_ref()) {
             Ok(child) => child,
             Err(error) => {
                 let code = error.exit_code();
@@ -216,7 +222,7 @@ async fn validate(
         container_id: container_id(),
         image_version: config.image_version.clone(),
         framework_version: framework.version.clone(),
-        user: user_name(),
+        user: config.run_as.as_ref().map_or_else(user_name, |u| u.name.clone()),
         workstation_id: None,
         user_email: config.user_email.clone(),
     };

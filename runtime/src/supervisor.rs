@@ -13,7 +13,7 @@ use nix::unistd::Pid;
 use tokio::time::Instant;
 
 use crate::api::LicenseError;
-use crate::config::vars;
+use crate::config::{RunAs, vars};
 use crate::exit;
 use crate::unix::{self, Signals};
 
@@ -39,14 +39,24 @@ impl SpawnError {
     }
 }
 
-/// Starts `command` with the environment less the license key, and default signal handling.
-pub fn spawn(command: &[String]) -> Result<Pid, SpawnError> {
+/// Starts `command` with the environment less the license key, and default signal handling; as
+/// `run_as` when given (its uid, gid, no supplementary groups, and its HOME, USER and LOGNAME).
+pub fn spawn(command: &[String], run_as: Option<&RunAs>) -> Result<Pid, SpawnError> {
     let (program, args) = command.split_first().ok_or_else(|| SpawnError {
         program: String::new(),
         source: io::Error::new(io::ErrorKind::NotFound, "empty command"),
     })?;
     let mut cmd = Command::new(program);
     cmd.args(args).env_remove(vars::LICENSE_KEY.name).arg0(program);
+    if let Some(user) = run_as {
+        // As root, std drops the supplementary groups (setgroups(0)) before setuid.
+        cmd.uid(user.uid)
+            .gid(user.gid)
+            .env("HOME", &user.home)
+            .env("USER", &user.name)
+            .env("LOGNAME", &user.name)
+            .env_remove(vars::RUN_AS.name);
+    }
     unix::restore_signals_on_exec(&mut cmd);
     let child = cmd.spawn().map_err(|source| SpawnError {
         program: program.clone(),

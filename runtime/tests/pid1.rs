@@ -180,3 +180,32 @@ async fn the_command_starts_with_no_blocked_or_ignored_signals() {
     assert_eq!(standard("SigBlk"), 0, "the command inherited a signal mask: {stdout}");
     assert_eq!(standard("SigIgn"), 0, "the command inherited ignored signals: {stdout}");
 }
+
+#[tokio::test]
+async fn run_as_drops_the_command_to_that_user_or_is_refused_without_root() {
+    let api = Api::accepting(None).await;
+    let rig = Rig::new();
+    let mut cmd = rig.run(
+        &api.uri(),
+        &["sh", "-c", "echo uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME"],
+    );
+    cmd.env("CODITECT_RUN_AS", "nobody")
+        .env("CODITECT_HOME_SKEL", rig.dir.path().join("no-skel"));
+    let (out, _) = finish(cmd).await;
+    if nix::unistd::geteuid().is_root() {
+        assert_eq!(code(&out), 0, "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("uid=65534 gid=65534 groups=65534 home=/nonexistent"),
+            "{stdout}"
+        );
+        assert_eq!(api.journal.on("/validate")[0].body["user"], "nobody");
+    } else {
+        assert_eq!(code(&out), 78, "{}", text(&out));
+        assert!(
+            text(&out).contains("needs the entrypoint to start as root"),
+            "{}",
+            text(&out)
+        );
+    }
+}

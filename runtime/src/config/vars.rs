@@ -120,6 +120,20 @@ pub const IMAGE_VERSION: Var = Var {
     accepted: "1-64 characters of [0-9A-Za-z.+-]",
     doc: "The image's version, set by the image build.",
 };
+/// The user the command runs as, when the entrypoint starts as root.
+pub const RUN_AS: Var = Var {
+    name: "CODITECT_RUN_AS",
+    default: None,
+    accepted: "the name of a user in /etc/passwd (the entrypoint must then run as root)",
+    doc: "Run the command as this user; its home is wired from CODITECT_HOME_SKEL first (workstation images).",
+};
+/// The skeleton of a user's home wiring.
+pub const HOME_SKEL: Var = Var {
+    name: "CODITECT_HOME_SKEL",
+    default: Some("/etc/coditect/skel"),
+    accepted: "an absolute path",
+    doc: "Links and files recreated in CODITECT_RUN_AS's home at start when missing (~/.coditect, ~/.claude).",
+};
 /// Log format.
 pub const LOG_FORMAT: Var = Var {
     name: "CODITECT_LOG_FORMAT",
@@ -145,6 +159,8 @@ pub const ALL: &[Var] = &[
     FRAMEWORK_DIR,
     STATE_DIR,
     IMAGE_VERSION,
+    RUN_AS,
+    HOME_SKEL,
     LOG_FORMAT,
 ];
 
