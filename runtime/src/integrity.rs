@@ -167,22 +167,31 @@ pub fn sha256_file(path: &Path) -> Result<String, IntegrityError> {
     Ok(hex::encode(hasher.finalize()))
 }
 
-/// Writes a manifest for `root` (used by tests and the image build's helper).
-pub fn write_manifest(root: &Path) -> Result<usize, IntegrityError> {
-    let mut lines = Vec::new();
+/// The manifest of `root`: one `<sha256>  <relative path>` line per file, sorted by path, without the
+/// manifest itself. The image build writes it into the framework tree it ships.
+pub fn manifest(root: &Path) -> Result<String, IntegrityError> {
+    let mut lines = String::new();
     for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
         let entry = entry.map_err(|e| IntegrityError::Unreadable {
             path: root.to_path_buf(),
             source: e.into(),
         })?;
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-        if entry.file_type().is_file() && relative != Path::new(MANIFEST) {
-            lines.push(format!("{}  {}\n", sha256_file(entry.path())?, relative.display()));
+        let skipped = relative.components().any(|c| c.as_os_str() == "__pycache__")
+            || relative.extension().is_some_and(|e| e == "pyc");
+        if entry.file_type().is_file() && relative != Path::new(MANIFEST) && !skipped {
+            lines.push_str(&format!("{}  {}\n", sha256_file(entry.path())?, relative.display()));
         }
     }
+    Ok(lines)
+}
+
+/// Writes [`manifest`] into `root`; returns the number of files listed.
+pub fn write_manifest(root: &Path) -> Result<usize, IntegrityError> {
+    let text = manifest(root)?;
     let path = root.join(MANIFEST);
-    fs::write(&path, lines.concat()).map_err(|source| IntegrityError::Unreadable { path, source })?;
-    Ok(lines.len())
+    fs::write(&path, &text).map_err(|source| IntegrityError::Unreadable { path, source })?;
+    Ok(text.lines().count())
 }
 
 #[cfg(test)]
