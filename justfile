@@ -1,14 +1,27 @@
 # coditect-conformance: build, run and report the licensed containers' conformance.
+conformance := "cargo run --release --locked -q -p coditect-harness --bin coditect-conformance --"
 
 # List the recipes.
 default:
     @just --list
 
-# Run every test: the runtime's own and the conformance suites.
+# Build every image (base, docker, workstation, local-dev), skipping those whose inputs did not change.
+images:
+    {{conformance}} images
+
+# Build the Debian bookworm base OS from Debian's archive (debootstrap) and import it.
+bootstrap-base:
+    {{conformance}} bootstrap-base
+
+# Run every test: the entrypoint's own, the harness's, and the image checks.
 test:
     cargo test --workspace --locked
 
-# Lint and format checks, as CI would want them.
+# Remove every container the harness started.
+clean:
+    {{conformance}} clean
+
+# Lint and format checks.
 lint:
     cargo fmt --all -- --check
     cargo clippy --all-targets -- -D warnings
@@ -16,3 +29,7 @@ lint:
 # Benchmark the entrypoint: size, start-to-validated latency, RSS and CPU during heartbeats.
 bench-runtime seconds="20":
     runtime/bench/run.sh {{seconds}}
+
+# Benchmark image builds: a warm rebuild with nothing changed, and the images' sizes.
+bench-images:
+    images/bench.sh

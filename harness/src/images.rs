@@ -91,6 +91,8 @@ pub struct BuildOptions {
     pub extra_ca: Option<PathBuf>,
     /// Leave artifacts to the fetch stage's own download instead of fetching them on the host.
     pub fetch_in_build: bool,
+    /// Build under `repository:VERSION-suffix` instead of the release tags (variants under test).
+    pub tag_suffix: Option<String>,
 }
 
 impl BuildOptions {
@@ -99,6 +101,7 @@ impl BuildOptions {
         Self {
             extra_ca: std::env::var_os("CODITECT_EXTRA_CA").map(PathBuf::from),
             fetch_in_build: std::env::var("CODITECT_FETCH_IN_BUILD").as_deref() == Ok("1"),
+            tag_suffix: None,
         }
     }
 }
@@ -143,6 +146,44 @@ pub async fn ensure_all(docker: &Docker, options: &BuildOptions) -> Result<Image
     Ok(ImageSet { images })
 }
 
+/// The build request of `image` as far as it needs no engine: its context (with, for the base, the
+/// entrypoint binary, the framework and its manifest, the pinned artifacts and the extra CA), its
+/// `VERSION` argument and its labels. `coditect-conformance context` writes it for other builders.
+pub async fn assemble(image: Image, options: &BuildOptions) -> Result<build::Request> {
+    let root = repo_root();
+    let mut request = build::Request {
+        args: BTreeMap::from([("VERSION".to_owned(), crate::VERSION.to_owned())]),
+        labels: BTreeMap::from([
+            ("org.opencontainers.image.version".to_owned(), crate::VERSION.to_owned()),
+            (
+                "org.opencontainers.image.source".to_owned(),
+                env!("CARGO_PKG_REPOSITORY").to_owned(),
+            ),
+        ]),
+        ..Default::default()
+    };
+    request.context.add_tree("", &root.join("images").join(image.dir()))?;
+    if image == Image::Base {
+        add_base_inputs(&mut request, &root, &cache_dir(), options).await?;
+    }
+    Ok(request)
+}
+
+/// Builds one image (and nothing it depends on) with `options`, e.g. a base variant under a suffixed tag.
+pub async fn build_one(
+    docker: &Docker,
+    image: Image,
+    base: Option<String>,
+    options: &BuildOptions,
+) -> Result<ImageRef> {
+    let _lock = build_lock().await?;
+    let mut built = build_images(docker, &[image], base, options).await?;
+    built.pop().ok_or_else(|| HarnessError::BuildFailed {
+        image: image.to_string(),
+        message: "nothing was built".into(),
+    })
+}
+
 async fn build_images(
     docker: &Docker,
     which: &[Image],
@@ -165,19 +206,8 @@ async fn build_images(
     let mut base_ref = base_override;
     let mut base_id = String::new();
     for &image in which {
-        let mut request = build::Request {
-            args: BTreeMap::from([("VERSION".to_owned(), crate::VERSION.to_owned())]),
-            labels: BTreeMap::from([
-                ("org.opencontainers.image.version".to_owned(), crate::VERSION.to_owned()),
-                (
-                    "org.opencontainers.image.source".to_owned(),
-                    env!("CARGO_PKG_REPOSITORY").to_owned(),
-                ),
-            ]),
-            volatile_labels: volatile_labels.clone(),
-            ..Default::default()
-        };
-        request.context.add_tree("", &root.join("images").join(image.dir()))?;
+        let mut request = assemble(image, options).await?;
+        request.volatile_labels = volatile_labels.clone();
         if image == Image::Base {
             let base_os = base_os::ensure(docker, &cache).await?;
             let os_id = docker
@@ -187,7 +217,6 @@ async fn build_images(
                 .id;
             request.args.insert("BASE_OS".into(), base_os);
             request.args.insert("BASE_OS_ID".into(), os_id.unwrap_or_default());
-            add_base_inputs(&mut request, &root, &cache, options).await?;
         } else {
             let base = base_ref.clone().ok_or_else(|| HarnessError::BuildFailed {
                 image: image.to_string(),
@@ -196,7 +225,10 @@ async fn build_images(
             request.args.insert("BASE_IMAGE".into(), base);
             request.args.insert("BASE_IMAGE_ID".into(), base_id.clone());
         }
-        let tag = image.tag();
+        let tag = match &options.tag_suffix {
+            Some(suffix) => format!("{}-{suffix}", image.tag()),
+            None => image.tag(),
+        };
         let result = build::build(docker, &tag, &request).await?;
         if image == Image::Base {
             base_ref = Some(tag.clone());

@@ -19,14 +19,45 @@ enum Command {
     Images,
     /// Build the Debian bookworm base OS from Debian's archive and import it (when no registry answers).
     BootstrapBase,
+    /// Remove every container the harness started (including those of running test binaries).
+    Clean,
+    /// Write an image's assembled build context as a tar, for another builder (`docker build - < FILE`).
+    Context {
+        /// base, docker, workstation or local-dev.
+        image: String,
+        /// Where to write the tar.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = async {
+        if let Command::Context { image, out } = &cli.command {
+            let which = images::Image::ALL
+                .into_iter()
+                .find(|i| i.dir().ends_with(image.as_str()) || i.repository().ends_with(image.as_str()));
+            let which = which.ok_or_else(|| coditect_harness::HarnessError::ImageMissing {
+                reference: image.clone(),
+                origin: "the command line".into(),
+                detail: "not one of this project's images (base, docker, workstation, local-dev)".into(),
+            })?;
+            let request = images::assemble(which, &BuildOptions::from_env()).await?;
+            let tar = request.context.tar()?;
+            std::fs::write(out, tar).map_err(coditect_harness::HarnessError::io("write the context to", out))?;
+            println!(
+                "{}: context written to {} (build arguments: {:?})",
+                which,
+                out.display(),
+                request.args
+            );
+            return Ok(());
+        }
         let docker = coditect_harness::docker::connect().await?;
         match cli.command {
+            Command::Context { .. } => {}
             Command::Images => {
                 let set = images::ensure_all(&docker, &BuildOptions::from_env()).await?;
                 for image in &set.images {
@@ -42,6 +73,13 @@ async fn main() -> ExitCode {
                 }
             }
             Command::BootstrapBase => images::base_os::bootstrap(&docker, &images::cache_dir()).await?,
+            Command::Clean => {
+                let removed = coditect_harness::launch::clean_leftovers(&docker, true).await?;
+                println!(
+                    "removed {removed} container(s) labelled {}",
+                    coditect_harness::launch::LABEL
+                );
+            }
         }
         Ok::<(), coditect_harness::HarnessError>(())
     }

@@ -317,3 +317,46 @@ async fn no_layer_adds_a_url_and_apt_leaves_no_lists_behind() {
     .await;
     assert!(lists.trim().is_empty(), "apt left files behind: {lists}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_extra_ca_serves_the_fetch_stage_and_reaches_no_shipped_layer() {
+    use coditect_harness::images::{BuildOptions, build_one};
+    use futures_util::StreamExt as _;
+    let (docker, _) = setup().await;
+    let marker = format!("coditect-extra-ca-marker-{}", std::process::id());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = dir.path().join("extra-ca.pem");
+    // The machine's bundle holds the gateway's CA: the fetch stage downloads the pinned wheels through it.
+    let bundle = std::fs::read_to_string("/etc/ssl/certs/ca-certificates.crt").expect("the host's CA bundle");
+    std::fs::write(&ca, format!("# {marker}\n{bundle}")).expect("write");
+    let options = BuildOptions {
+        extra_ca: Some(ca),
+        fetch_in_build: true,
+        tag_suffix: Some("extra-ca-probe".into()),
+    };
+    let variant = build_one(&docker, Image::Base, None, &options)
+        .await
+        .expect("the variant builds with downloads in the fetch stage");
+    let mut saved = docker.export_image(&variant.reference);
+    let (mut found, mut tail, mut bytes) = (false, Vec::new(), 0usize);
+    while let Some(chunk) = saved.next().await {
+        let chunk = chunk.expect("export");
+        bytes += chunk.len();
+        let mut window = std::mem::take(&mut tail);
+        window.extend_from_slice(&chunk);
+        found |= window.windows(marker.len()).any(|w| w == marker.as_bytes());
+        tail = window[window.len().saturating_sub(marker.len())..].to_vec();
+    }
+    let _ = docker
+        .remove_image(
+            &variant.reference,
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
+    assert!(
+        bytes > 100_000_000,
+        "the export is too small to be the image: {bytes} bytes"
+    );
+    assert!(!found, "the extra CA bundle is in a layer of the shipped image");
+}
