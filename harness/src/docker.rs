@@ -14,18 +14,31 @@ pub fn host() -> String {
     std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_owned())
 }
 
-/// Connects (honouring `DOCKER_HOST`) and checks that the engine answers and is recent enough.
+/// Connects (honouring `DOCKER_HOST`) and checks that the engine answers and is recent enough; the
+/// first connection of a process prints the engine's version and API on stderr.
 pub async fn connect() -> Result<Docker> {
-    let unreachable = |detail: String| HarnessError::EngineUnreachable { host: host(), detail };
-    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+    connect_to(&host()).await
+}
+
+/// Connects to the engine at `host` (`unix://…`, `tcp://…` or `http://…`) and checks it.
+pub async fn connect_to(host: &str) -> Result<Docker> {
+    let unreachable = |detail: String| HarnessError::EngineUnreachable {
+        host: host.to_owned(),
+        detail,
+    };
+    let docker = match host.strip_prefix("unix://") {
+        Some(socket) => Docker::connect_with_socket(socket, 120, bollard::API_DEFAULT_VERSION),
+        None => Docker::connect_with_http(host, 120, bollard::API_DEFAULT_VERSION),
+    }
+    .map_err(|e| unreachable(e.to_string()))?;
     let version = tokio::time::timeout(Duration::from_secs(15), docker.version())
         .await
         .map_err(|_| unreachable("no answer within 15 s".to_owned()))?
         .map_err(|e| unreachable(e.to_string()))?;
-    let api = version.api_version.unwrap_or_default();
+    let api = version.api_version.clone().unwrap_or_default();
     if !api_at_least(&api, MIN_API) {
         return Err(HarnessError::EngineTooOld {
-            host: host(),
+            host: host.to_owned(),
             found: api,
             wanted: MIN_API,
         });
@@ -42,6 +55,19 @@ pub fn api_at_least(found: &str, wanted: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_missing_engine_is_one_error_naming_the_host_and_the_remedy() {
+        let error = connect_to("unix:///nonexistent/docker.sock")
+            .await
+            .expect_err("no engine there");
+        let text = error.to_string();
+        assert!(matches!(error, HarnessError::EngineUnreachable { .. }), "{text}");
+        assert!(
+            text.contains("unix:///nonexistent/docker.sock") && text.contains("DOCKER_HOST"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn api_versions_compare_as_numbers() {

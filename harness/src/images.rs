@@ -3,7 +3,8 @@
 //! [`ensure_all`] is what suites call: it substitutes the images named by `CODITECT_IMAGE_*`, and builds
 //! the others — entrypoint binary, pinned artifacts, base OS, then base, docker, workstation and local-dev —
 //! skipping every image whose inputs have not changed since it was built. One build runs at a time on a
-//! machine (a file lock), so test binaries that start together share it.
+//! machine (a file lock in the temporary directory), so test binaries and checkouts that start together
+//! share it.
 
 pub mod artifacts;
 pub mod base_os;
@@ -11,6 +12,7 @@ pub mod build;
 pub mod context;
 pub mod entrypoint_bin;
 pub mod spec;
+pub mod variant;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,7 @@ use bollard::Docker;
 
 pub use build::{Built, INPUTS_LABEL};
 pub use spec::Image;
+pub use variant::variant;
 
 use crate::error::{HarnessError, Result};
 
@@ -79,7 +82,7 @@ pub fn repo_root() -> PathBuf {
         })
 }
 
-/// The harness's cache: artifacts, the base OS's work folder, the build lock.
+/// The harness's cache: artifacts and the base OS's work folder.
 pub fn cache_dir() -> PathBuf {
     repo_root().join("target/coditect-cache")
 }
@@ -93,6 +96,8 @@ pub struct BuildOptions {
     pub fetch_in_build: bool,
     /// Build under `repository:VERSION-suffix` instead of the release tags (variants under test).
     pub tag_suffix: Option<String>,
+    /// Prebuilt images to test instead of building them, with the variable that named each.
+    pub overrides: BTreeMap<Image, (&'static str, String)>,
 }
 
 impl BuildOptions {
@@ -102,6 +107,16 @@ impl BuildOptions {
             extra_ca: std::env::var_os("CODITECT_EXTRA_CA").map(PathBuf::from),
             fetch_in_build: std::env::var("CODITECT_FETCH_IN_BUILD").as_deref() == Ok("1"),
             tag_suffix: None,
+            overrides: Image::ALL
+                .into_iter()
+                .filter_map(|image| {
+                    let var = image.override_var()?;
+                    std::env::var(var)
+                        .ok()
+                        .filter(|v| !v.is_empty())
+                        .map(|reference| (image, (var, reference)))
+                })
+                .collect(),
         }
     }
 }
@@ -111,10 +126,7 @@ pub async fn ensure_all(docker: &Docker, options: &BuildOptions) -> Result<Image
     let mut images = Vec::new();
     let mut to_build = Vec::new();
     for image in Image::ALL {
-        match image
-            .override_var()
-            .and_then(|var| std::env::var(var).ok().map(|v| (var, v)))
-        {
+        match options.overrides.get(&image).cloned() {
             Some((var, reference)) => {
                 let inspected = docker
                     .inspect_image(&reference)
@@ -139,7 +151,7 @@ pub async fn ensure_all(docker: &Docker, options: &BuildOptions) -> Result<Image
         let base_override = images
             .iter()
             .find(|r| r.image == Image::Base)
-            .map(|r| r.reference.clone());
+            .map(|r| (r.reference.clone(), r.id.clone()));
         images.extend(build_images(docker, &to_build, base_override, options).await?);
     }
     images.sort_by_key(|r| r.image);
@@ -173,7 +185,7 @@ pub async fn assemble(image: Image, options: &BuildOptions) -> Result<build::Req
 pub async fn build_one(
     docker: &Docker,
     image: Image,
-    base: Option<String>,
+    base: Option<(String, String)>,
     options: &BuildOptions,
 ) -> Result<ImageRef> {
     let _lock = build_lock().await?;
@@ -187,7 +199,7 @@ pub async fn build_one(
 async fn build_images(
     docker: &Docker,
     which: &[Image],
-    base_override: Option<String>,
+    base_override: Option<(String, String)>,
     options: &BuildOptions,
 ) -> Result<Vec<ImageRef>> {
     let root = repo_root();
@@ -203,8 +215,11 @@ async fn build_images(
         ),
     ]);
     let mut built = Vec::new();
-    let mut base_ref = base_override;
-    let mut base_id = String::new();
+    // Derived images hash their base's ID: an overridden base counts with its own ID.
+    let (mut base_ref, mut base_id) = match base_override {
+        Some((reference, id)) => (Some(reference), id),
+        None => (None, String::new()),
+    };
     for &image in which {
         let mut request = assemble(image, options).await?;
         request.volatile_labels = volatile_labels.clone();
@@ -309,11 +324,10 @@ async fn git_revision(root: &Path) -> String {
     }
 }
 
-/// One build at a time on this machine: an exclusive lock on a file in the cache.
+/// One build at a time on this machine, whatever the checkout: an exclusive lock on a file in the
+/// temporary directory (the tags it builds are machine-wide too).
 async fn build_lock() -> Result<std::fs::File> {
-    let dir = cache_dir();
-    std::fs::create_dir_all(&dir).map_err(HarnessError::io("create", &dir))?;
-    let path = dir.join("build.lock");
+    let path = std::env::temp_dir().join("coditect-conformance-build.lock");
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -8,10 +8,11 @@ pub mod exec;
 pub mod images;
 pub mod launch;
 pub mod mock;
+pub mod progress;
 pub mod shared;
 
 pub use error::{HarnessError, Result};
-pub use launch::{ContainerHandle, Exit, Launch, Ready, Running};
+pub use launch::{ContainerHandle, Exit, Launch, Ready, Running, TEST_KEY};
 
 /// The workspace version: the images' VERSION.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

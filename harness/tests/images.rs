@@ -333,6 +333,7 @@ async fn an_extra_ca_serves_the_fetch_stage_and_reaches_no_shipped_layer() {
         extra_ca: Some(ca),
         fetch_in_build: true,
         tag_suffix: Some("extra-ca-probe".into()),
+        overrides: Default::default(),
     };
     let variant = build_one(&docker, Image::Base, None, &options)
         .await
@@ -359,4 +360,47 @@ async fn an_extra_ca_serves_the_fetch_stage_and_reaches_no_shipped_layer() {
         "the export is too small to be the image: {bytes} bytes"
     );
     assert!(!found, "the extra CA bundle is in a layer of the shipped image");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_override_image_is_one_error_naming_it_and_its_variable() {
+    use coditect_harness::HarnessError;
+    use coditect_harness::images::{BuildOptions, ensure_all};
+    let (docker, _) = setup().await;
+    let mut options = BuildOptions::from_env();
+    options.overrides.insert(
+        Image::Docker,
+        ("CODITECT_IMAGE_DOCKER", "coditect-docker:does-not-exist".into()),
+    );
+    let error = ensure_all(&docker, &options)
+        .await
+        .expect_err("the image does not exist");
+    let text = error.to_string();
+    assert!(matches!(error, HarnessError::ImageMissing { .. }), "{text}");
+    assert!(
+        text.contains("coditect-docker:does-not-exist") && text.contains("CODITECT_IMAGE_DOCKER"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_override_is_used_as_named_without_building() {
+    use coditect_harness::images::{BuildOptions, ensure_all};
+    let (docker, images) = setup().await;
+    let mut options = BuildOptions::from_env();
+    let docker_ref = reference(&images, Image::Docker);
+    for image in Image::ALL.into_iter().filter(|i| i.override_var().is_some()) {
+        options
+            .overrides
+            .insert(image, (image.override_var().expect("var"), reference(&images, image)));
+    }
+    let set = ensure_all(&docker, &options).await.expect("overrides exist");
+    let got = set.get(Image::Docker).expect("docker image");
+    assert_eq!(got.reference, docker_ref);
+    assert_eq!(
+        got.origin,
+        Origin::Override {
+            var: "CODITECT_IMAGE_DOCKER"
+        }
+    );
 }

@@ -265,3 +265,29 @@ async fn a_modified_framework_exits_65_before_any_request() {
     assert!(text(&out).contains("agents/reviewer.md was modified"), "{}", text(&out));
     assert!(api.journal.all().is_empty());
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let api = Api::accepting(None).await;
+    let rig = Rig::new();
+    let mut cmd = rig.run(&api.uri(), &["true"]);
+    cmd.env("CODITECT_LOG_FORMAT", "json");
+    let (out, _) = finish(cmd).await;
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let accepted = events
+        .iter()
+        .find(|e| e["message"] == "license accepted")
+        .expect("a license accepted event");
+    assert_eq!(accepted["customer"], "Acme");
+    assert_eq!(accepted["session"], "…9c81");
+    assert!(
+        events
+            .iter()
+            .all(|e| e["level"].is_string() && e["timestamp"].is_string())
+    );
+}

@@ -64,7 +64,7 @@ pub async fn ensure(artifact: &Artifact, cache: &Path) -> Result<PathBuf> {
         if found == artifact.sha256 {
             return Ok(path);
         }
-        eprintln!(
+        crate::progress!(
             "[artifacts] {} in the cache has sha256 {found}, not the pinned one; fetching again",
             artifact.file
         );
@@ -72,9 +72,11 @@ pub async fn ensure(artifact: &Artifact, cache: &Path) -> Result<PathBuf> {
     tokio::fs::create_dir_all(cache)
         .await
         .map_err(HarnessError::io("create the artifact cache", cache))?;
-    eprintln!(
+    crate::progress!(
         "[artifacts] fetching {} {} ({})",
-        artifact.name, artifact.version, artifact.file
+        artifact.name,
+        artifact.version,
+        artifact.file
     );
     let fail = |detail: String| HarnessError::Artifact {
         file: artifact.file.clone(),

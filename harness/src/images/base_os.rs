@@ -40,7 +40,7 @@ pub async fn ensure(docker: &Docker, work: &Path) -> Result<String> {
     match present_or_pulled(docker, UPSTREAM).await {
         Ok(()) => Ok(UPSTREAM.to_owned()),
         Err(detail) => {
-            eprintln!(
+            crate::progress!(
                 "[base-os] {UPSTREAM} is not available ({detail}); bootstrapping Debian bookworm from Debian's archive"
             );
             bootstrap(docker, work).await?;
@@ -136,7 +136,7 @@ pub async fn bootstrap(docker: &Docker, work: &Path) -> Result<()> {
         )))?;
     }
     std::fs::remove_dir_all(&rootfs).map_err(HarnessError::io("remove", &rootfs))?;
-    eprintln!(
+    crate::progress!(
         "[base-os] {LOCAL_REPO}:{LOCAL_TAG} bootstrapped and imported in {:.1?}",
         started.elapsed()
     );

@@ -53,7 +53,7 @@ pub async fn build(docker: &Docker, tag: &str, request: &Request) -> Result<Buil
     if let Ok(existing) = docker.inspect_image(tag).await {
         let labels = existing.config.as_ref().and_then(|c| c.labels.as_ref());
         if labels.and_then(|l| l.get(INPUTS_LABEL)) == Some(&hash) {
-            eprintln!("[{tag}] up to date (inputs {})", &hash[..12]);
+            crate::progress!("[{tag}] up to date (inputs {})", &hash[..12]);
             return Ok(Built {
                 tag: tag.to_owned(),
                 id: existing.id.unwrap_or_default(),
@@ -62,7 +62,7 @@ pub async fn build(docker: &Docker, tag: &str, request: &Request) -> Result<Buil
             });
         }
     }
-    eprintln!("[{tag}] building (inputs {})", &hash[..12]);
+    crate::progress!("[{tag}] building (inputs {})", &hash[..12]);
     let mut labels: HashMap<String, String> = request
         .labels
         .iter()
@@ -90,7 +90,7 @@ pub async fn build(docker: &Docker, tag: &str, request: &Request) -> Result<Buil
         if let Some(text) = info.stream.as_deref() {
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 if line.starts_with("Step ") {
-                    eprintln!("[{tag}] {:>6.1}s {line}", started.elapsed().as_secs_f64());
+                    crate::progress!("[{tag}] {:>6.1}s {line}", started.elapsed().as_secs_f64());
                 }
                 tail.push(line.to_owned());
                 if tail.len() > 30 {
@@ -111,7 +111,7 @@ pub async fn build(docker: &Docker, tag: &str, request: &Request) -> Result<Buil
         .map_err(HarnessError::docker(format!("inspect {tag} after its build")))?
         .id
         .unwrap_or_default();
-    eprintln!("[{tag}] built in {:.1?}", started.elapsed());
+    crate::progress!("[{tag}] built in {:.1?}", started.elapsed());
     Ok(Built {
         tag: tag.to_owned(),
         id,

@@ -6,12 +6,13 @@ use crate::error::{HarnessError, Result};
 
 /// Builds the release binary in its own target folder (so a build from inside `cargo test` never waits
 /// on the outer cargo's lock) and returns its path. The host is Debian bookworm like the images, so the
-/// binary links against the same glibc; the base Dockerfile runs it once to prove that.
+/// binary links against the same glibc; every licensed container the tests start runs it.
 pub async fn build(root: &Path) -> Result<PathBuf> {
     let target = root.join("target/image-build");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("[coditect-entrypoint] cargo build --release (target/image-build)");
-    let status = tokio::process::Command::new(&cargo)
+    crate::progress!("[coditect-entrypoint] cargo build --release (target/image-build)");
+    let mut command = tokio::process::Command::new(&cargo);
+    command
         .args([
             "build",
             "--release",
@@ -22,13 +23,20 @@ pub async fn build(root: &Path) -> Result<PathBuf> {
             "coditect-entrypoint",
         ])
         .env("CARGO_TARGET_DIR", &target)
-        .current_dir(root)
-        .status()
-        .await
-        .map_err(|e| HarnessError::Tool {
-            tool: cargo.clone(),
-            detail: e.to_string(),
-        })?;
+        .current_dir(root);
+    // Under `cargo test`, cargo sets CARGO_PKG_* and friends for each test binary; build scripts (ring's)
+    // would see them change from one test binary to the next and rebuild every time.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy().into_owned();
+        let from_outer_cargo = (name.starts_with("CARGO_") && name != "CARGO_HOME") || name.starts_with("__CARGO");
+        if from_outer_cargo {
+            command.env_remove(&name);
+        }
+    }
+    let status = command.status().await.map_err(|e| HarnessError::Tool {
+        tool: cargo.clone(),
+        detail: e.to_string(),
+    })?;
     if !status.success() {
         return Err(HarnessError::Tool {
             tool: format!("{cargo} build --release -p coditect-runtime"),

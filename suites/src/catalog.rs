@@ -1,0 +1,111 @@
+//! One catalog of checks, declared once and read by `cargo test`, the CLI, the reports and `docs/checks.md`.
+
+use std::fmt::Write as _;
+
+/// A suite of checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Suite {
+    /// The harness's example suite: the style every suite follows.
+    Example,
+}
+
+impl Suite {
+    /// The suite's name, as reports name their files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Example => "example",
+        }
+    }
+
+    /// What the suite proves, in one line.
+    pub fn about(self) -> &'static str {
+        match self {
+            Self::Example => {
+                "a short tour of the harness: the framework is readable, a valid license runs, an expired one stops"
+            }
+        }
+    }
+}
+
+/// One check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    /// Stable ID, e.g. `PM-01`.
+    pub id: &'static str,
+    /// Its suite.
+    pub suite: Suite,
+    /// What it checks, in one line.
+    pub title: &'static str,
+    /// The requirement it proves, with its source.
+    pub requirement: &'static str,
+}
+
+impl Check {
+    /// A failure message for an auditor: the check, what was expected, what was found, and where.
+    pub fn failure(&self, expected: impl std::fmt::Display, found: impl std::fmt::Display, place: &str) -> String {
+        format!(
+            "{} {}\n  expected: {expected}\n  found:    {found}\n  where:    {place}\n  requirement: {}",
+            self.id, self.title, self.requirement
+        )
+    }
+}
+
+/// Every check of every suite, in suite and ID order.
+pub fn all() -> Vec<&'static Check> {
+    let mut checks: Vec<&'static Check> = crate::example::CHECKS.iter().collect();
+    checks.sort_by_key(|c| (c.suite, c.id));
+    checks
+}
+
+/// The check with this ID; panics naming it when there is none (a typo in a test is a defect).
+pub fn check(id: &str) -> &'static Check {
+    all()
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("no check {id} in the catalog"))
+}
+
+/// `docs/checks.md`, rendered from the catalog.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Conformance checks\n\nGenerated from `suites/src/catalog.rs` and the suites' declarations; do not edit by hand\n(`UPDATE_DOCS=1 cargo test -p coditect-suites --test catalog` rewrites it).\n",
+    );
+    let checks = all();
+    let mut suites: Vec<Suite> = checks.iter().map(|c| c.suite).collect();
+    suites.dedup();
+    for suite in suites {
+        let of_suite: Vec<_> = checks.iter().filter(|c| c.suite == suite).collect();
+        let _ = write!(
+            out,
+            "\n## {} ({} checks)\n\n{}\n\n| ID | check | requirement |\n|---|---|---|\n",
+            suite.name(),
+            of_suite.len(),
+            suite.about()
+        );
+        for check in of_suite {
+            let _ = writeln!(out, "| {} | {} | {} |", check.id, check.title, check.requirement);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_follow_their_suites_prefix() {
+        let checks = all();
+        let mut ids: Vec<_> = checks.iter().map(|c| c.id).collect();
+        ids.dedup();
+        assert_eq!(ids.len(), checks.len(), "duplicate check IDs");
+        for c in checks {
+            let (prefix, number) = c.id.split_once('-').expect("ID shaped XX-NN");
+            assert!(
+                prefix.len() == 2 && number.len() == 2 && number.parse::<u32>().is_ok(),
+                "{}",
+                c.id
+            );
+        }
+    }
+}

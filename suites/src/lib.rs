@@ -1,0 +1,9 @@
+//! The conformance checks. Each suite is a module that declares its checks once — ID, title, the
+//! requirement it proves — in [`catalog`], and holds each check's logic as a function over the image
+//! under test, so that `cargo test`, negative controls on broken variants and (later) the CLI and the
+//! reports all run the same code. `docs/checks.md` is generated from the same catalog.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod example;
+pub mod verdict;
