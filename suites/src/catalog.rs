@@ -5,6 +5,10 @@ use std::fmt::Write as _;
 /// A suite of checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Suite {
+    /// ADR-193 `test_protection_model.sh`: 25 checks.
+    ProtectionModel,
+    /// ADR-193 `test_claude_code.sh`: 28 checks.
+    ClaudeCode,
     /// The harness's example suite: the style every suite follows.
     Example,
 }
@@ -13,6 +17,8 @@ impl Suite {
     /// The suite's name, as reports name their files.
     pub fn name(self) -> &'static str {
         match self {
+            Self::ProtectionModel => "protection_model",
+            Self::ClaudeCode => "claude_code",
             Self::Example => "example",
         }
     }
@@ -20,6 +26,14 @@ impl Suite {
     /// What the suite proves, in one line.
     pub fn about(self) -> &'static str {
         match self {
+            Self::ProtectionModel => {
+                "the framework tree is root's and read-only in every entry, the developer cannot raise privileges, \
+                 and every tamper attempt fails leaving the manifest digests unchanged"
+            }
+            Self::ClaudeCode => {
+                "the developer has the pinned tools, a home and a workspace, reads the whole framework through \
+                 ~/.coditect, Claude Code finds it from ~/.claude, and its scripts run without writing into the tree"
+            }
             Self::Example => {
                 "a short tour of the harness: the framework is readable, a valid license runs, an expired one stops"
             }
@@ -52,7 +66,11 @@ impl Check {
 
 /// Every check of every suite, in suite and ID order.
 pub fn all() -> Vec<&'static Check> {
-    let mut checks: Vec<&'static Check> = crate::example::CHECKS.iter().collect();
+    let mut checks: Vec<&'static Check> = crate::protection_model::CHECKS
+        .iter()
+        .chain(crate::claude_code::CHECKS)
+        .chain(crate::example::CHECKS)
+        .collect();
     checks.sort_by_key(|c| (c.suite, c.id));
     checks
 }
@@ -92,6 +110,13 @@ pub fn markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adr_suites_keep_their_counts() {
+        let count = |suite| all().iter().filter(|c| c.suite == suite).count();
+        assert_eq!(count(Suite::ProtectionModel), 25);
+        assert_eq!(count(Suite::ClaudeCode), 28);
+    }
 
     #[test]
     fn ids_are_unique_and_follow_their_suites_prefix() {

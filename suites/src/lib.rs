@@ -5,5 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod catalog;
+pub mod claude_code;
 pub mod example;
+pub mod probe;
+pub mod protection_model;
 pub mod verdict;

@@ -1,7 +1,6 @@
 //! Runs the example suite (`suites/src/example.rs`) against the real images, and each check against a
 //! deliberately broken variant that must make it fail.
 
-#[path = "common.rs"]
 mod common;
 
 use coditect_harness::images::{Image, variant};
