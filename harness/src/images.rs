@@ -22,7 +22,7 @@ use bollard::Docker;
 
 pub use build::{Built, INPUTS_LABEL};
 pub use spec::Image;
-pub use variant::variant;
+pub use variant::{variant, variant_with_files};
 
 use crate::error::{HarnessError, Result};
 

@@ -61,6 +61,7 @@ pub struct Launch {
     no_new_privileges: bool,
     ready: Ready,
     license: Option<Mock>,
+    shared_license: Option<std::sync::Arc<LicenseApi>>,
     metadata: Option<Metadata>,
     empty_home: bool,
     licensed: bool,
@@ -78,6 +79,7 @@ impl Launch {
             no_new_privileges: false,
             ready: Ready::Started,
             license: None,
+            shared_license: None,
             metadata: None,
             empty_home: false,
             licensed: false,
@@ -158,6 +160,12 @@ impl Launch {
         self
     }
 
+    /// A license API mock already running, shared with other containers (one mock, several sessions).
+    pub fn with_license_api(mut self, api: std::sync::Arc<LicenseApi>) -> Self {
+        self.shared_license = Some(api);
+        self
+    }
+
     /// A mock metadata server, started with the container and reached from it.
     pub fn with_metadata(mut self, metadata: Metadata) -> Self {
         self.metadata = Some(metadata);
@@ -173,9 +181,10 @@ impl Launch {
     /// Starts the mocks, then the container; returns once it is ready (or has exited, for
     /// [`Ready::Started`]: see [`Running::wait_exit`]).
     pub async fn start(self, docker: &Docker) -> Result<Running> {
-        let license = match self.license {
-            Some(mock) => Some(mock.start(docker).await?),
-            None => None,
+        let license = match (self.license, self.shared_license) {
+            (_, Some(shared)) => Some(shared),
+            (Some(mock), None) => Some(std::sync::Arc::new(mock.start(docker).await?)),
+            (None, None) => None,
         };
         let metadata = match self.metadata {
             Some(m) => Some(m.start(docker).await?),
@@ -190,7 +199,7 @@ impl Launch {
         };
         let api_url = license
             .as_ref()
-            .map_or_else(|| NOWHERE.to_owned(), LicenseApi::container_url);
+            .map_or_else(|| NOWHERE.to_owned(), |api| api.container_url());
         let mut request = image
             .with_label(LABEL, "true")
             .with_label(OWNER_LABEL, std::process::id().to_string())
@@ -270,7 +279,7 @@ impl Exit {
 pub struct Running {
     _container: ContainerAsync<GenericImage>,
     handle: ContainerHandle,
-    license: Option<LicenseApi>,
+    license: Option<std::sync::Arc<LicenseApi>>,
     metadata: Option<MetadataServer>,
 }
 
@@ -292,7 +301,7 @@ impl std::ops::Deref for Running {
 impl Running {
     /// The mock license API, when one was started.
     pub fn license(&self) -> Option<&LicenseApi> {
-        self.license.as_ref()
+        self.license.as_deref()
     }
 
     /// The mock metadata server, when one was started.

@@ -9,6 +9,10 @@ pub enum Suite {
     ProtectionModel,
     /// ADR-193 `test_claude_code.sh`: 28 checks.
     ClaudeCode,
+    /// ADR-193 `test_license_validation.sh`: 13 checks.
+    LicenseValidation,
+    /// ADR-193 `test_heartbeat.sh`: 17 checks.
+    Heartbeat,
     /// The harness's example suite: the style every suite follows.
     Example,
 }
@@ -19,6 +23,8 @@ impl Suite {
         match self {
             Self::ProtectionModel => "protection_model",
             Self::ClaudeCode => "claude_code",
+            Self::LicenseValidation => "license_validation",
+            Self::Heartbeat => "heartbeat",
             Self::Example => "example",
         }
     }
@@ -33,6 +39,16 @@ impl Suite {
             Self::ClaudeCode => {
                 "the developer has the pinned tools, a home and a workspace, reads the whole framework through \
                  ~/.coditect, Claude Code finds it from ~/.claude, and its scripts run without writing into the tree"
+            }
+            Self::LicenseValidation => {
+                "the licensed images start only on a valid answer, send the request the contract fixes, stop on every \
+                 refusal with its own code and message, retry what is transient, never show the key, and authenticate \
+                 workstations with the metadata server's token, one session per user"
+            }
+            Self::Heartbeat => {
+                "beats start only after a valid answer, come one interval apart without drift, carry the session and a \
+                 rising sequence, survive transient failures within the grace, and the session ends on revocation, past \
+                 the grace, on stop and on the command's exit"
             }
             Self::Example => {
                 "a short tour of the harness: the framework is readable, a valid license runs, an expired one stops"
@@ -69,6 +85,8 @@ pub fn all() -> Vec<&'static Check> {
     let mut checks: Vec<&'static Check> = crate::protection_model::CHECKS
         .iter()
         .chain(crate::claude_code::CHECKS)
+        .chain(crate::license_validation::CHECKS)
+        .chain(crate::heartbeat::CHECKS)
         .chain(crate::example::CHECKS)
         .collect();
     checks.sort_by_key(|c| (c.suite, c.id));
@@ -116,6 +134,8 @@ mod tests {
         let count = |suite| all().iter().filter(|c| c.suite == suite).count();
         assert_eq!(count(Suite::ProtectionModel), 25);
         assert_eq!(count(Suite::ClaudeCode), 28);
+        assert_eq!(count(Suite::LicenseValidation), 13);
+        assert_eq!(count(Suite::Heartbeat), 17);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 pub mod catalog;
 pub mod claude_code;
 pub mod example;
+pub mod flow;
+pub mod heartbeat;
+pub mod license_validation;
 pub mod probe;
 pub mod protection_model;
 pub mod verdict;

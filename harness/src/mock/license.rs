@@ -13,8 +13,13 @@ use super::bind;
 use super::journal::Journal;
 use crate::error::Result;
 
-/// The session ID every accepting mock hands out.
+/// The session ID the first accepted validation gets; the n-th gets [`session_id`]`(n)`.
 pub const SESSION_ID: &str = "ses_conformance_0001";
+
+/// The session ID of the n-th accepted validation (1-based): every validation opens its own session.
+pub fn session_id(n: usize) -> String {
+    format!("ses_conformance_{n:04}")
+}
 /// The expiry date the expired mock reports.
 pub const EXPIRED_ON: &str = "2026-01-31T00:00:00Z";
 
@@ -45,6 +50,8 @@ pub enum Behaviour {
     RevokedAfter(usize),
     /// Valid; every heartbeat answers 503.
     HeartbeatsFailing,
+    /// Valid; the first this many heartbeat requests answer 503, then they succeed.
+    FlakyBeats(usize),
 }
 
 /// A mock to start: a behaviour and an optional server-side heartbeat interval.
@@ -104,6 +111,10 @@ impl Mock {
     pub fn heartbeats_failing() -> Self {
         Self::new(Behaviour::HeartbeatsFailing)
     }
+    /// Accepts; the first `failures` heartbeat requests answer 503.
+    pub fn flaky_beats(failures: usize) -> Self {
+        Self::new(Behaviour::FlakyBeats(failures))
+    }
     fn new(behaviour: Behaviour) -> Self {
         Self {
             behaviour,
@@ -141,6 +152,7 @@ impl Mock {
             journal: journal.clone(),
             mock: self.clone(),
             calls: AtomicUsize::new(0),
+            sessions: AtomicUsize::new(0),
         };
         let heartbeat = Heartbeat {
             journal: journal.clone(),
@@ -200,8 +212,8 @@ impl LicenseApi {
     }
 }
 
-fn accepted(interval: Option<u64>) -> ResponseTemplate {
-    let mut body = json!({"valid": true, "session_id": SESSION_ID, "expires_at": "2027-06-30T00:00:00Z", "customer": "Acme Conformance"});
+fn accepted(interval: Option<u64>, session: usize) -> ResponseTemplate {
+    let mut body = json!({"valid": true, "session_id": session_id(session), "expires_at": "2027-06-30T00:00:00Z", "customer": "Acme Conformance"});
     if let Some(i) = interval {
         body["heartbeat_interval"] = json!(i);
     }
@@ -220,13 +232,19 @@ struct Validate {
     journal: Journal,
     mock: Mock,
     calls: AtomicUsize,
+    sessions: AtomicUsize,
 }
 
 impl Respond for Validate {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         self.journal.record(request);
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
-        let ok = accepted(self.mock.heartbeat_interval);
+        let ok = || {
+            accepted(
+                self.mock.heartbeat_interval,
+                self.sessions.fetch_add(1, Ordering::SeqCst) + 1,
+            )
+        };
         match &self.mock.behaviour {
             Behaviour::Invalid => refused(403, "LICENSE_INVALID", json!({})),
             Behaviour::Expired => refused(403, "LICENSE_EXPIRED", json!({"expires_at": EXPIRED_ON})),
@@ -237,9 +255,9 @@ impl Respond for Validate {
             Behaviour::TooManyRequestsThenValid(after) if call == 0 => {
                 ResponseTemplate::new(429).insert_header("Retry-After", after.to_string().as_str())
             }
-            Behaviour::Slow(delay) => ok.set_delay(*delay),
+            Behaviour::Slow(delay) => ok().set_delay(*delay),
             Behaviour::MalformedJson => ResponseTemplate::new(200).set_body_raw("{\"valid\": tru", "application/json"),
-            _ => ok,
+            _ => ok(),
         }
     }
 }
@@ -258,6 +276,7 @@ impl Respond for Heartbeat {
             Behaviour::RevokedAfter(n) if call >= n => ResponseTemplate::new(410)
                 .set_body_json(json!({"code": "SESSION_REVOKED", "message": "revoked by the conformance mock"})),
             Behaviour::HeartbeatsFailing => ResponseTemplate::new(503),
+            Behaviour::FlakyBeats(n) if call < n => ResponseTemplate::new(503),
             _ => ResponseTemplate::new(200).set_body_json(json!({"ok": true})),
         }
     }

@@ -22,3 +22,31 @@ pub async fn setup() -> (Docker, ImageSet) {
         .clone();
     (docker, images)
 }
+
+/// The reference of `image` in the set.
+pub fn reference(images: &ImageSet, image: images::Image) -> String {
+    images
+        .get(image)
+        .map(|r| r.reference.clone())
+        .unwrap_or_else(|| panic!("{image} is not in the image set"))
+}
+
+/// The licensed docker image with its entrypoint replaced by the flawed fake (`fixtures/fake_entrypoint.py`),
+/// flaws switched on by `flaws` (comma-separated; empty: the fake as it is).
+#[allow(dead_code, reason = "used by the license and heartbeat suites only")]
+pub async fn fake_entrypoint(docker: &Docker, images: &ImageSet, flaws: &str) -> String {
+    let from = reference(images, images::Image::Docker);
+    let lines = format!(
+        "COPY fake-entrypoint /usr/local/bin/fake-entrypoint\nENV FAKE_FLAWS={flaws}\n\
+         ENTRYPOINT [\"python3\", \"-B\", \"/usr/local/bin/fake-entrypoint\"]\nCMD [\"sleep\", \"infinity\"]"
+    );
+    let name = if flaws.is_empty() {
+        "fake-entrypoint".to_owned()
+    } else {
+        format!("fake-entrypoint-{}", flaws.replace(',', "-"))
+    };
+    let script: &[u8] = include_bytes!("../../fixtures/fake_entrypoint.py");
+    images::variant_with_files(docker, &from, &name, &lines, &[("fake-entrypoint", script)])
+        .await
+        .expect("the fake entrypoint variant builds")
+}
