@@ -19,7 +19,8 @@ enum Command {
     Images,
     /// Build the Debian bookworm base OS from Debian's archive and import it (when no registry answers).
     BootstrapBase,
-    /// Remove every container the harness started (including those of running test binaries).
+    /// Remove every container the harness started (including those of running test binaries), the
+    /// broken variants built for negative controls, and dangling images left by multi-stage builds.
     Clean,
     /// Write an image's assembled build context as a tar, for another builder (`docker build - < FILE`).
     Context {
@@ -78,6 +79,11 @@ async fn main() -> ExitCode {
                 println!(
                     "removed {removed} container(s) labelled {}",
                     coditect_harness::launch::LABEL
+                );
+                let (variants, reclaimed) = images::variant::clean(&docker).await?;
+                println!(
+                    "removed {variants} variant image(s) and {:.0} MB of dangling images",
+                    reclaimed as f64 / 1e6
                 );
             }
         }

@@ -38,3 +38,39 @@ pub async fn variant_with_files(
     build::build(docker, &tag, &request).await?;
     Ok(tag)
 }
+
+/// Removes every `coditect-variant:*` image and the dangling images multi-stage builds leave behind (the
+/// engine-wide `docker image prune`); returns how many variants went and the bytes reclaimed.
+pub async fn clean(docker: &Docker) -> Result<(usize, u64)> {
+    use bollard::query_parameters::{ListImagesOptions, PruneImagesOptions, RemoveImageOptions};
+    let filters = std::collections::HashMap::from([("reference".to_owned(), vec!["coditect-variant".to_owned()])]);
+    let listed = docker
+        .list_images(Some(ListImagesOptions {
+            filters: Some(filters),
+            ..Default::default()
+        }))
+        .await
+        .map_err(crate::HarnessError::docker("list the variant images"))?;
+    let mut removed = 0;
+    for image in listed {
+        for tag in image.repo_tags {
+            let options = RemoveImageOptions {
+                force: true,
+                ..Default::default()
+            };
+            docker
+                .remove_image(&tag, Some(options), None)
+                .await
+                .map_err(crate::HarnessError::docker(format!("remove {tag}")))?;
+            removed += 1;
+        }
+    }
+    let dangling = std::collections::HashMap::from([("dangling".to_owned(), vec!["true".to_owned()])]);
+    let pruned = docker
+        .prune_images(Some(PruneImagesOptions {
+            filters: Some(dangling),
+        }))
+        .await
+        .map_err(crate::HarnessError::docker("prune dangling images"))?;
+    Ok((removed, u64::try_from(pruned.space_reclaimed.unwrap_or(0)).unwrap_or(0)))
+}
