@@ -1,5 +1,5 @@
 # coditect-conformance: build, run and report the licensed containers' conformance.
-conformance := "cargo run --release --locked -q -p coditect-harness --bin coditect-conformance --"
+conformance := "cargo run --release --locked -q -p coditect-suites --bin coditect-conformance --"
 
 # List the recipes.
 default:
@@ -8,6 +8,14 @@ default:
 # Build every image (base, docker, workstation, local-dev), skipping those whose inputs did not change.
 images:
     {{conformance}} images
+
+# Run every conformance check on the built images (or CODITECT_IMAGE_*) and write reports/.
+conformance *args:
+    {{conformance}} run {{args}}
+
+# List every check: ID, suite, title, requirement.
+list:
+    {{conformance}} list
 
 # Build the Debian bookworm base OS from Debian's archive (debootstrap) and import it.
 bootstrap-base:

@@ -4,7 +4,7 @@
 # Usage: images/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked -q -p coditect-harness --bin coditect-conformance
+cargo build --release --locked -q -p coditect-suites --bin coditect-conformance
 bin=target/release/coditect-conformance
 "$bin" images >/dev/null 2>&1 || "$bin" images   # make sure everything is built once, loudly if it fails
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

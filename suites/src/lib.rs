@@ -12,4 +12,6 @@ pub mod heartbeat;
 pub mod license_validation;
 pub mod probe;
 pub mod protection_model;
+pub mod report;
+pub mod runner;
 pub mod verdict;

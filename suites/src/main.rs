@@ -1,0 +1,168 @@
+//! `coditect-conformance`: build the images, list the checks, run them and write the reports.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use coditect_harness::images::{self, BuildOptions, Origin};
+
+/// Builds CODITECT's licensed images and checks them against ADR-193. Exit codes: 0 every check passed,
+/// 1 a check failed, 2 the harness could not run (no engine, no image, a build failed).
+#[derive(Debug, Parser)]
+#[command(name = "coditect-conformance", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List every check: ID, suite, title and the requirement it proves.
+    List,
+    /// Run the checks on the images (built, or named by CODITECT_IMAGE_*) and write the reports.
+    Run {
+        /// Only these suites (protection_model, claude_code, license_validation, heartbeat, example).
+        #[arg(long)]
+        suite: Vec<String>,
+        /// Only these checks, by ID.
+        #[arg(long)]
+        check: Vec<String>,
+        /// Where the JUnit files and the summary go.
+        #[arg(long, default_value = "reports")]
+        reports: std::path::PathBuf,
+    },
+    /// Build (or find up to date) every image: base, docker, workstation, local-dev.
+    Images,
+    /// Build the Debian bookworm base OS from Debian's archive and import it (when no registry answers).
+    BootstrapBase,
+    /// Remove every container the harness started (including those of running test binaries), the
+    /// broken variants built for negative controls, and dangling images left by multi-stage builds.
+    Clean,
+    /// Write an image's assembled build context as a tar, for another builder (`docker build - < FILE`).
+    Context {
+        /// base, docker, workstation or local-dev.
+        image: String,
+        /// Where to write the tar.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = async {
+        if let Command::Context { image, out } = &cli.command {
+            let which = images::Image::ALL
+                .into_iter()
+                .find(|i| i.dir().ends_with(image.as_str()) || i.repository().ends_with(image.as_str()));
+            let which = which.ok_or_else(|| coditect_harness::HarnessError::ImageMissing {
+                reference: image.clone(),
+                origin: "the command line".into(),
+                detail: "not one of this project's images (base, docker, workstation, local-dev)".into(),
+            })?;
+            let request = images::assemble(which, &BuildOptions::from_env()).await?;
+            let tar = request.context.tar()?;
+            std::fs::write(out, tar).map_err(coditect_harness::HarnessError::io("write the context to", out))?;
+            println!(
+                "{}: context written to {} (build arguments: {:?})",
+                which,
+                out.display(),
+                request.args
+            );
+            return Ok(true);
+        }
+        if let Command::List = &cli.command {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            for check in coditect_suites::catalog::all() {
+                let line = format!("{}\t{}\t{}\t{}", check.id, check.suite.name(), check.title, check.requirement);
+                // A closed pipe (`| head`) ends the listing quietly.
+                if writeln!(out, "{line}").is_err() {
+                    break;
+                }
+            }
+            return Ok(true);
+        }
+        let docker = coditect_harness::docker::connect().await?;
+        match cli.command {
+            Command::Context { .. } | Command::List => {}
+            Command::Run { suite, check, reports } => {
+                let started = std::time::SystemTime::now();
+                let selected: Vec<_> = coditect_suites::catalog::all()
+                    .into_iter()
+                    .filter(|c| suite.is_empty() || suite.iter().any(|s| s == c.suite.name()))
+                    .filter(|c| check.is_empty() || check.iter().any(|id| id == c.id))
+                    .collect();
+                if selected.is_empty() {
+                    return Err(coditect_harness::HarnessError::Tool {
+                        tool: "coditect-conformance run".into(),
+                        detail: format!("no check matches --suite {suite:?} --check {check:?}; `coditect-conformance list` shows them"),
+                    });
+                }
+                let _ = coditect_harness::launch::clean_leftovers(&docker, false).await;
+                let set = images::ensure_all(&docker, &BuildOptions::from_env()).await?;
+                eprintln!("running {} checks", selected.len());
+                let outcomes = coditect_suites::runner::run_all(&docker, &set, &selected, |o| {
+                    let mark = if o.verdict.is_ok() { "pass" } else { "FAIL" };
+                    eprintln!("{mark} {} {} ({:.1?})", o.check.id, o.check.title, o.took);
+                })
+                .await;
+                let files = coditect_suites::report::write(&reports, &outcomes, started)
+                    .map_err(coditect_harness::HarnessError::io("write the reports to", &reports))?;
+                let failed: Vec<_> = outcomes.iter().filter(|o| o.verdict.is_err()).collect();
+                println!("{:<20} {:>6} {:>6}", "suite", "passed", "failed");
+                let mut suites: Vec<_> = outcomes.iter().map(|o| o.check.suite).collect();
+                suites.dedup();
+                for s in suites {
+                    let of = outcomes.iter().filter(|o| o.check.suite == s);
+                    let (ok, bad) = of.fold((0, 0), |(ok, bad), o| if o.verdict.is_ok() { (ok + 1, bad) } else { (ok, bad + 1) });
+                    println!("{:<20} {ok:>6} {bad:>6}", s.name());
+                }
+                for o in &failed {
+                    if let Err(f) = &o.verdict {
+                        println!("\n{}", o.check.failure(&f.expected, &f.found, &f.place));
+                    }
+                }
+                println!("\n{} passed, {} failed; reports: {}", outcomes.len() - failed.len(), failed.len(), files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", "));
+                return Ok(failed.is_empty());
+            }
+            Command::Images => {
+                let set = images::ensure_all(&docker, &BuildOptions::from_env()).await?;
+                for image in &set.images {
+                    let how = match &image.origin {
+                        Origin::Built { skipped: true, elapsed } => format!("up to date ({elapsed:.1?})"),
+                        Origin::Built {
+                            skipped: false,
+                            elapsed,
+                        } => format!("built in {elapsed:.1?}"),
+                        Origin::Override { var } => format!("from {var}"),
+                    };
+                    println!("{:<34} {}  {how}", image.reference, &image.id);
+                }
+            }
+            Command::BootstrapBase => images::base_os::bootstrap(&docker, &images::cache_dir()).await?,
+            Command::Clean => {
+                let removed = coditect_harness::launch::clean_leftovers(&docker, true).await?;
+                println!(
+                    "removed {removed} container(s) labelled {}",
+                    coditect_harness::launch::LABEL
+                );
+                let (variants, reclaimed) = images::variant::clean(&docker).await?;
+                println!(
+                    "removed {variants} variant image(s) and {:.0} MB of dangling images",
+                    reclaimed as f64 / 1e6
+                );
+            }
+        }
+        Ok::<bool, coditect_harness::HarnessError>(true)
+    }
+    .await;
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("coditect-conformance: failed to {error}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `coditect-conformance` end to end: `list` is the catalog, and `run` on the built images writes one
+//! JUnit file per suite that the strict Ant schema accepts, with a testcase per check, and a summary.
+
+use std::process::Command;
+
+const XSD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/junit/JUnit.xsd");
+
+#[test]
+fn list_prints_every_check_of_the_catalog() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"))
+        .arg("list")
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(listed, coditect_suites::catalog::all().len());
+}
+
+#[test]
+fn run_writes_schema_valid_junit_with_a_testcase_per_check() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"))
+        .args([
+            "run",
+            "--suite",
+            "protection_model",
+            "--suite",
+            "claude_code",
+            "--reports",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("53 passed, 0 failed"), "{stdout}");
+    for (suite, count) in [("protection_model", 25), ("claude_code", 28)] {
+        let path = dir.path().join(format!("{suite}.xml"));
+        let xml = std::fs::read_to_string(&path).expect("report written");
+        assert_eq!(xml.matches("<testcase ").count(), count, "{suite}: {xml}");
+        assert!(xml.contains(&format!("tests=\"{count}\"")) && xml.contains("failures=\"0\""));
+        let lint = Command::new("xmllint")
+            .args(["--noout", "--schema", XSD])
+            .arg(&path)
+            .output();
+        let lint =
+            lint.unwrap_or_else(|e| panic!("xmllint is needed to validate the reports (Debian: libxml2-utils): {e}"));
+        assert!(
+            lint.status.success(),
+            "{suite}.xml does not validate: {}",
+            String::from_utf8_lossy(&lint.stderr)
+        );
+    }
+    let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
+    assert!(
+        summary.contains("53 of 53 checks passed") && summary.contains("coditect-base:"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn run_exits_2_naming_a_missing_image_and_its_variable() {
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"))
+        .args(["run", "--check", "PM-01"])
+        .env("CODITECT_IMAGE_BASE", "coditect-base:no-such-tag")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("coditect-base:no-such-tag") && stderr.contains("CODITECT_IMAGE_BASE"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn run_exits_1_with_the_failure_in_the_output_and_the_report() {
+    let docker = coditect_harness::docker::connect()
+        .await
+        .unwrap_or_else(|e| panic!("needs Docker: failed to {e}"));
+    let images = coditect_harness::images::ensure_all(&docker, &coditect_harness::images::BuildOptions::from_env())
+        .await
+        .unwrap_or_else(|e| panic!("failed to {e}"));
+    let base = images
+        .get(coditect_harness::images::Image::Base)
+        .expect("base")
+        .reference
+        .clone();
+    let lines = "USER root\nRUN chmod 0644 /opt/coditect/CLAUDE.md\nUSER developer";
+    let broken = coditect_harness::images::variant(&docker, &base, "pm-file-0644", lines)
+        .await
+        .expect("variant");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = tokio::task::spawn_blocking({
+        let dir = dir.path().to_path_buf();
+        move || {
+            Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"))
+                .args(["run", "--check", "PM-02", "--reports"])
+                .arg(dir)
+                .env("CODITECT_IMAGE_BASE", broken)
+                .output()
+                .expect("runs")
+        }
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("PM-02")
+            && stdout.contains("/opt/coditect/CLAUDE.md 644")
+            && stdout.contains("0 passed, 1 failed"),
+        "{stdout}"
+    );
+    let path = dir.path().join("protection_model.xml");
+    let xml = std::fs::read_to_string(&path).expect("report");
+    assert!(xml.contains("failures=\"1\"") && xml.contains("<failure "), "{xml}");
+    let lint = Command::new("xmllint")
+        .args(["--noout", "--schema", XSD])
+        .arg(&path)
+        .output()
+        .expect("xmllint (libxml2-utils)");
+    assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stderr));
+}
