@@ -4,29 +4,8 @@
 mod common;
 
 use coditect_harness::images::{Image, variant};
-use coditect_suites::catalog::check;
-use coditect_suites::claude_code::run;
-use coditect_suites::verdict::{assert_fails, assert_passes};
 use common::setup;
 use rstest::rstest;
-
-async fn passes(id: &str) {
-    let (docker, images) = setup().await;
-    let image = images.get(Image::Base).expect("base image").reference.clone();
-    assert_passes(
-        check(id),
-        run(id, &docker, &image).await.expect("a check of this suite"),
-    );
-}
-
-macro_rules! on_the_real_image {
-    ($($name:ident => $id:literal;)*) => {$(
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $name() {
-            passes($id).await;
-        }
-    )*};
-}
 
 on_the_real_image! {
     cc_01_claude_is_the_pinned_version => "CC-01";
@@ -79,10 +58,5 @@ async fn a_broken_variant_fails_the_right_checks(#[case] name: &str, #[case] cha
     let broken = variant(&docker, &base, name, &format!("USER root\n{change}\nUSER developer"))
         .await
         .expect("variant builds");
-    for id in failing {
-        assert_fails(
-            check(id),
-            run(id, &docker, &broken).await.expect("a check of this suite"),
-        );
-    }
+    common::fail_on(&docker, &broken, failing).await;
 }

@@ -4,11 +4,7 @@
 
 mod common;
 
-use coditect_harness::images::Image;
-use coditect_suites::catalog::check;
-use coditect_suites::heartbeat::run;
-use coditect_suites::verdict::{assert_fails, assert_passes};
-use common::{fake_entrypoint, reference, setup};
+use common::{fake_entrypoint, setup};
 use rstest::rstest;
 
 /// Checks that measure timing run one at a time: HB-16 keeps both CPUs busy on purpose, and the test
@@ -22,12 +18,7 @@ async fn passes(id: &str) {
     } else {
         None
     };
-    let (docker, images) = setup().await;
-    let image = reference(&images, Image::Docker);
-    assert_passes(
-        check(id),
-        run(id, &docker, &image).await.expect("a check of this suite"),
-    );
+    common::passes(id).await;
 }
 
 macro_rules! on_the_real_image {
@@ -74,10 +65,5 @@ async fn a_flawed_entrypoint_fails_the_right_checks(#[case] flaws: &str, #[case]
     };
     let (docker, images) = setup().await;
     let broken = fake_entrypoint(&docker, &images, flaws).await;
-    for id in failing {
-        assert_fails(
-            check(id),
-            run(id, &docker, &broken).await.expect("a check of this suite"),
-        );
-    }
+    common::fail_on(&docker, &broken, failing).await;
 }

@@ -4,31 +4,10 @@
 mod common;
 
 use coditect_harness::images::{Image, variant};
-use coditect_suites::catalog::check;
-use coditect_suites::license_validation::{image_for, run};
-use coditect_suites::verdict::{assert_fails, assert_passes};
 use common::{fake_entrypoint, reference, setup};
 use rstest::rstest;
 
-async fn passes(id: &str) {
-    let (docker, images) = setup().await;
-    let image = reference(&images, image_for(id));
-    assert_passes(
-        check(id),
-        run(id, &docker, &image).await.expect("a check of this suite"),
-    );
-}
-
-macro_rules! on_the_real_images {
-    ($($name:ident => $id:literal;)*) => {$(
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $name() {
-            passes($id).await;
-        }
-    )*};
-}
-
-on_the_real_images! {
+on_the_real_image! {
     lv_01_a_valid_key_runs_the_command => "LV-01";
     lv_02_the_request_is_the_contracts => "LV-02";
     lv_03_an_unknown_key_exits_77_masked => "LV-03";
@@ -53,12 +32,7 @@ on_the_real_images! {
 async fn a_flawed_entrypoint_fails_the_right_checks(#[case] flaws: &str, #[case] failing: &[&str]) {
     let (docker, images) = setup().await;
     let broken = fake_entrypoint(&docker, &images, flaws).await;
-    for id in failing {
-        assert_fails(
-            check(id),
-            run(id, &docker, &broken).await.expect("a check of this suite"),
-        );
-    }
+    common::fail_on(&docker, &broken, failing).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -73,5 +47,5 @@ async fn an_image_whose_shells_keep_the_key_fails_lv_10() {
     )
     .await
     .expect("variant");
-    assert_fails(check("LV-10"), run("LV-10", &docker, &broken).await.expect("check"));
+    common::fail_on(&docker, &broken, &["LV-10"]).await;
 }

@@ -4,29 +4,8 @@
 mod common;
 
 use coditect_harness::images::{Image, variant};
-use coditect_suites::catalog::check;
-use coditect_suites::protection_model::run;
-use coditect_suites::verdict::{assert_fails, assert_passes};
 use common::setup;
 use rstest::rstest;
-
-async fn passes(id: &str) {
-    let (docker, images) = setup().await;
-    let image = images.get(Image::Base).expect("base image").reference.clone();
-    assert_passes(
-        check(id),
-        run(id, &docker, &image).await.expect("a check of this suite"),
-    );
-}
-
-macro_rules! on_the_real_image {
-    ($($name:ident => $id:literal;)*) => {$(
-        #[tokio::test(flavor = "multi_thread")]
-        async fn $name() {
-            passes($id).await;
-        }
-    )*};
-}
 
 on_the_real_image! {
     pm_01_every_entry_is_root_owned => "PM-01";
@@ -76,12 +55,7 @@ async fn a_broken_variant_fails_the_right_checks(#[case] name: &str, #[case] cha
     let broken = variant(&docker, &base, name, &format!("{AS_ROOT}\n{change}\n{BACK}"))
         .await
         .expect("variant builds");
-    for id in failing {
-        assert_fails(
-            check(id),
-            run(id, &docker, &broken).await.expect("a check of this suite"),
-        );
-    }
+    common::fail_on(&docker, &broken, failing).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -91,5 +65,5 @@ async fn an_image_that_runs_as_root_fails_pm_13() {
     let broken = variant(&docker, &base, "pm-runs-as-root", AS_ROOT)
         .await
         .expect("variant builds");
-    assert_fails(check("PM-13"), run("PM-13", &docker, &broken).await.expect("check"));
+    common::fail_on(&docker, &broken, &["PM-13"]).await;
 }

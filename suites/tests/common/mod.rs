@@ -50,3 +50,33 @@ pub async fn fake_entrypoint(docker: &Docker, images: &ImageSet, flaws: &str) ->
         .await
         .expect("the fake entrypoint variant builds")
 }
+
+/// Runs check `id` on the real image its suite is about (`runner::image_for`) and fails the test with
+/// the auditor's message unless it passes.
+#[allow(dead_code, reason = "the example suite calls its checks directly")]
+pub async fn passes(id: &str) {
+    let check = coditect_suites::catalog::check(id);
+    let (docker, images) = setup().await;
+    let image = reference(&images, coditect_suites::runner::image_for(check));
+    coditect_suites::verdict::assert_passes(check, coditect_suites::runner::run_check(check, &docker, &image).await);
+}
+
+/// Runs each of `ids` on `image` (a broken variant) and fails the test if any of them passes.
+#[allow(dead_code, reason = "the example suite calls its checks directly")]
+pub async fn fail_on(docker: &Docker, image: &str, ids: &[&str]) {
+    for id in ids {
+        let check = coditect_suites::catalog::check(id);
+        coditect_suites::verdict::assert_fails(check, coditect_suites::runner::run_check(check, docker, image).await);
+    }
+}
+
+/// One `#[tokio::test]` per check, each running it on the real image: `on_the_real_image! { name => "ID"; }`.
+#[macro_export]
+macro_rules! on_the_real_image {
+    ($($name:ident => $id:literal;)*) => {$(
+        #[tokio::test(flavor = "multi_thread")]
+        async fn $name() {
+            common::passes($id).await;
+        }
+    )*};
+}
