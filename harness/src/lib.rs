@@ -5,6 +5,7 @@
 pub mod docker;
 pub mod error;
 pub mod exec;
+pub mod fixture;
 pub mod images;
 pub mod launch;
 pub mod mock;

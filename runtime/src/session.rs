@@ -12,7 +12,7 @@ use crate::api::model::{Session, ValidateRequest};
 use crate::api::retry::{self, Target};
 use crate::api::{BeatOutcome, EndReason, LicenseApi, LicenseError, Server};
 use crate::config::key::mask;
-use crate::config::{Config, ConfigError, ContainerType, LogFormat};
+use crate::config::{Config, ConfigError, ContainerType};
 use crate::heartbeat::{self, Beat, Health, Schedule};
 use crate::integrity::{self, Framework, IntegrityError};
 use crate::metadata::{Metadata, TokenCache};
@@ -81,9 +81,6 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
         .into());
     }
     let config = Config::from_env()?;
-    if config.log_format == LogFormat::Json {
-        logging::init(LogFormat::Json);
-    }
     // 2. Signals: blocked before any thread exists, so that every thread inherits the mask.
     let blocked = unix::block_signals().map_err(|e| RunError::Os {
         what: "block signals",

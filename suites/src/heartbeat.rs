@@ -316,7 +316,7 @@ pub async fn hb_12(docker: &Docker, image: &str) -> Verdict {
         image,
     )
     .await?;
-    let end = journal.on("/end").first().map(|s| s.body.clone()).unwrap_or_default();
+    let end = journal.first_body("/end");
     let ok = exit.code == 77 && exit.output().contains("SESSION_REVOKED") && end["reason"] == "revoked";
     expect(
         ok,
@@ -333,7 +333,7 @@ pub async fn hb_13(docker: &Docker, image: &str) -> Verdict {
         .with_env("CODITECT_OFFLINE_GRACE", "1")
         .with_cmd(["sleep", "60"]);
     let (exit, journal) = flow::run(docker, launch, image).await?;
-    let end = journal.on("/end").first().map(|s| s.body.clone()).unwrap_or_default();
+    let end = journal.first_body("/end");
     let ok = exit.code == 77 && exit.output().contains("offline grace") && end["reason"] == "offline";
     expect(
         ok,
@@ -352,7 +352,7 @@ pub async fn hb_14(docker: &Docker, image: &str) -> Verdict {
         .await
         .map_err(|e| harness(e, image))?;
     let journal = running.license().map(|l| l.journal().clone()).unwrap_or_default();
-    let end = journal.on("/end").first().map(|s| s.body.clone()).unwrap_or_default();
+    let end = journal.first_body("/end");
     // `sleep infinity` dies of the forwarded SIGTERM: 128 + 15.
     let ok = exit.code == 143 && end["reason"] == "shutdown" && end["exit_code"] == 143;
     expect(
@@ -373,7 +373,7 @@ pub async fn hb_15(docker: &Docker, image: &str) -> Verdict {
         image,
     )
     .await?;
-    let end = journal.on("/end").first().map(|s| s.body.clone()).unwrap_or_default();
+    let end = journal.first_body("/end");
     let ok = exit.code == 3 && end["reason"] == "child_exit" && end["exit_code"] == 3;
     expect(
         ok,

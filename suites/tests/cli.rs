@@ -80,17 +80,8 @@ fn run_exits_2_naming_a_missing_image_and_its_variable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_exits_1_with_the_failure_in_the_output_and_the_report() {
-    let docker = coditect_harness::docker::connect()
-        .await
-        .unwrap_or_else(|e| panic!("needs Docker: failed to {e}"));
-    let images = coditect_harness::images::ensure_all(&docker, &coditect_harness::images::BuildOptions::from_env())
-        .await
-        .unwrap_or_else(|e| panic!("failed to {e}"));
-    let base = images
-        .get(coditect_harness::images::Image::Base)
-        .expect("base")
-        .reference
-        .clone();
+    let (docker, images) = coditect_harness::fixture::setup().await;
+    let base = coditect_harness::fixture::reference(&images, coditect_harness::images::Image::Base);
     let lines = "USER root\nRUN chmod 0644 /opt/coditect/CLAUDE.md\nUSER developer";
     let broken = coditect_harness::images::variant(&docker, &base, "pm-file-0644", lines)
         .await

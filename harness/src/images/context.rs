@@ -202,11 +202,6 @@ impl Context {
         }
         builder.into_inner().map_err(io)
     }
-
-    /// Paths in the context, for tests and messages.
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
-    }
 }
 
 fn join(prefix: &str, relative: &str) -> String {

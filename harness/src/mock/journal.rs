@@ -68,6 +68,11 @@ impl Journal {
         self.all().into_iter().filter(|s| s.path.ends_with(suffix)).collect()
     }
 
+    /// The body of the first request to `suffix` (`Null` when there was none).
+    pub fn first_body(&self, suffix: &str) -> Value {
+        self.on(suffix).into_iter().next().map(|s| s.body).unwrap_or_default()
+    }
+
     /// Gaps between consecutive requests to `suffix`.
     pub fn gaps(&self, suffix: &str) -> Vec<Duration> {
         self.on(suffix).windows(2).map(|w| w[1].at - w[0].at).collect()

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, reason = "each test binary uses its own part of the rig")]
 
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -226,8 +225,4 @@ pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> boo
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     check()
-}
-
-pub fn exists(p: &Path) -> bool {
-    p.exists()
 }

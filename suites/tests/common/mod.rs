@@ -1,35 +1,8 @@
-//! Set-up for suites: the engine (or a loud failure naming DOCKER_HOST) and the images, once per binary.
+//! Set-up for suites: `coditect_harness::fixture`, plus the runners of checks and the flawed entrypoint.
 
 use bollard::Docker;
-use coditect_harness::images::{self, BuildOptions, ImageSet};
-use tokio::sync::OnceCell;
-
-static IMAGES: OnceCell<ImageSet> = OnceCell::const_new();
-
-/// The engine and the images under test.
-pub async fn setup() -> (Docker, ImageSet) {
-    let docker = coditect_harness::docker::connect()
-        .await
-        .unwrap_or_else(|e| panic!("the suites need Docker: failed to {e}"));
-    let images = IMAGES
-        .get_or_init(|| async {
-            let _ = coditect_harness::launch::clean_leftovers(&docker, false).await;
-            images::ensure_all(&docker, &BuildOptions::from_env())
-                .await
-                .unwrap_or_else(|e| panic!("failed to {e}"))
-        })
-        .await
-        .clone();
-    (docker, images)
-}
-
-/// The reference of `image` in the set.
-pub fn reference(images: &ImageSet, image: images::Image) -> String {
-    images
-        .get(image)
-        .map(|r| r.reference.clone())
-        .unwrap_or_else(|| panic!("{image} is not in the image set"))
-}
+pub use coditect_harness::fixture::{reference, setup};
+use coditect_harness::images::{self, ImageSet};
 
 /// The licensed docker image with its entrypoint replaced by the flawed fake (`fixtures/fake_entrypoint.py`),
 /// flaws switched on by `flaws` (comma-separated; empty: the fake as it is).
