@@ -1,5 +1,9 @@
 # coditect-conformance: build, run and report the licensed containers' conformance.
 conformance := "cargo run --release --locked -q -p coditect-suites --bin coditect-conformance --"
+# The images' version: the workspace's.
+version := `sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1`
+# The development signing key (made on first `just sign`); set CODITECT_SIGNING_KEY to use another.
+signing_key := env_var_or_default("CODITECT_SIGNING_KEY", "target/coditect-keys/dev.key")
 
 # List the recipes.
 default:
@@ -24,6 +28,19 @@ bootstrap-base:
 # Run every test: the entrypoint's own, the harness's, and the image checks.
 test:
     cargo test --workspace --locked
+
+# Start a registry on 127.0.0.1:PORT with the built images pushed to it; Ctrl-C stops it.
+registry port="5000":
+    {{conformance}} registry --port {{port}}
+
+# Sign IMAGE (REGISTRY/REPO:TAG) by digest, cosign's format, with the signing key and version=<workspace version>.
+sign IMAGE *args:
+    test -f {{signing_key}} || {{conformance}} keygen --out {{signing_key}}
+    {{conformance}} sign {{IMAGE}} --key {{signing_key}} -a version={{version}} {{args}}
+
+# Verify IMAGE like `cosign verify --key`: the signing key's public half and version=<workspace version>.
+verify IMAGE *args:
+    {{conformance}} verify {{IMAGE}} --key {{signing_key}}.pub -a version={{version}} {{args}}
 
 # Remove every container the harness started.
 clean:

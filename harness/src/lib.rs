@@ -10,6 +10,7 @@ pub mod images;
 pub mod launch;
 pub mod mock;
 pub mod progress;
+pub mod registry;
 pub mod shared;
 
 pub use error::{HarnessError, Result};

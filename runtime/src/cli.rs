@@ -1,9 +1,9 @@
-//! The command line: `run`, `healthcheck`, `welcome`.
+//! The command line: `run`, `healthcheck`, `welcome`, `verify`.
 
 use clap::{Parser, Subcommand};
 
 use crate::config::vars;
-use crate::{exit, session, state, welcome};
+use crate::{exit, selfcheck, session, state, welcome};
 
 /// The licensed container's entrypoint (PID 1).
 #[derive(Debug, Parser)]
@@ -25,6 +25,9 @@ enum Command {
     Healthcheck,
     /// Print the login banner: framework version, license status, masked session.
     Welcome,
+    /// Check the protection model from inside the container (ownership, modes, no sudo, no setuid, the
+    /// ~/.coditect link, the manifest digests): one line per check, then the verdict; exit 0 only when all hold.
+    Verify,
 }
 
 fn env_help() -> String {
@@ -38,6 +41,11 @@ fn env_help() -> String {
         ));
     }
     text
+}
+
+fn framework_dir() -> std::path::PathBuf {
+    std::env::var_os(vars::FRAMEWORK_DIR.name)
+        .map_or_else(|| std::path::PathBuf::from("/opt/coditect"), std::path::PathBuf::from)
 }
 
 /// Parses the arguments and runs the subcommand; returns the exit code.
@@ -54,10 +62,17 @@ pub fn main() -> u8 {
         Command::Run { command } => session::run(command),
         Command::Healthcheck => state::healthcheck(&state::dir_from_env()),
         Command::Welcome => {
-            let framework = std::env::var_os(vars::FRAMEWORK_DIR.name)
-                .map_or_else(|| std::path::PathBuf::from("/opt/coditect"), std::path::PathBuf::from);
-            print!("{}", welcome::banner(&framework, &state::dir_from_env()));
+            print!("{}", welcome::banner(&framework_dir(), &state::dir_from_env()));
             0
+        }
+        Command::Verify => {
+            let places = selfcheck::Places {
+                framework: framework_dir(),
+                root: std::path::PathBuf::from("/"),
+            };
+            let (text, code) = selfcheck::report(&selfcheck::run(&places));
+            print!("{text}");
+            code
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod home;
 pub mod integrity;
 pub mod logging;
 pub mod metadata;
+pub mod selfcheck;
 pub mod session;
 pub mod state;
 pub mod supervisor;

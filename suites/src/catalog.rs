@@ -13,6 +13,8 @@ pub enum Suite {
     LicenseValidation,
     /// ADR-193 `test_heartbeat.sh`: 17 checks.
     Heartbeat,
+    /// ADR-193 `test_signature_verification.sh`: 10 checks.
+    SignatureVerification,
     /// The harness's example suite: the style every suite follows.
     Example,
 }
@@ -25,6 +27,7 @@ impl Suite {
             Self::ClaudeCode => "claude_code",
             Self::LicenseValidation => "license_validation",
             Self::Heartbeat => "heartbeat",
+            Self::SignatureVerification => "signature_verification",
             Self::Example => "example",
         }
     }
@@ -49,6 +52,11 @@ impl Suite {
                 "beats start only after a valid answer, come one interval apart without drift, carry the session and a \
                  rising sequence, survive transient failures within the grace, and the session ends on revocation, past \
                  the grace, on stop and on the command's exit"
+            }
+            Self::SignatureVerification => {
+                "the licensed image, signed by digest in cosign's format with a P-384 key in a real OCI registry, \
+                 verifies; unsigned images, other keys, moved tags, corrupted signatures and payloads, payloads for \
+                 other images and rollbacks are each rejected for their own reason"
             }
             Self::Example => {
                 "a short tour of the harness: the framework is readable, a valid license runs, an expired one stops"
@@ -87,6 +95,7 @@ pub fn all() -> Vec<&'static Check> {
         .chain(crate::claude_code::CHECKS)
         .chain(crate::license_validation::CHECKS)
         .chain(crate::heartbeat::CHECKS)
+        .chain(crate::signature_verification::CHECKS)
         .chain(crate::example::CHECKS)
         .collect();
     checks.sort_by_key(|c| (c.suite, c.id));
@@ -136,6 +145,7 @@ mod tests {
         assert_eq!(count(Suite::ClaudeCode), 28);
         assert_eq!(count(Suite::LicenseValidation), 13);
         assert_eq!(count(Suite::Heartbeat), 17);
+        assert_eq!(count(Suite::SignatureVerification), 10);
     }
 
     #[test]

@@ -14,4 +14,6 @@ pub mod probe;
 pub mod protection_model;
 pub mod report;
 pub mod runner;
+pub mod signature_verification;
+pub mod signing;
 pub mod verdict;

@@ -4,9 +4,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use coditect_harness::images::{self, BuildOptions, Origin};
+use coditect_suites::signing;
 
-/// Builds CODITECT's licensed images and checks them against ADR-193. Exit codes: 0 every check passed,
-/// 1 a check failed, 2 the harness could not run (no engine, no image, a build failed).
+/// Builds CODITECT's licensed images and checks them against ADR-193. Exit codes: 0 every check passed
+/// (or the image verified), 1 a check failed (or the image was rejected), 2 the command could not run (no
+/// engine, no image, a build failed, a bad key or reference, an unreachable registry).
 #[derive(Debug, Parser)]
 #[command(name = "coditect-conformance", version, about)]
 struct Cli {
@@ -32,6 +34,45 @@ enum Command {
     },
     /// Build (or find up to date) every image: base, docker, workstation, local-dev.
     Images,
+    /// Make a P-384 signing key (PKCS#8 PEM, mode 0600) and its public half beside it (`KEY.pub`).
+    Keygen {
+        /// Where to write the private key.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Sign an image in a registry by digest, in cosign's format (appends to its `.sig` manifest).
+    Sign {
+        /// REGISTRY/REPOSITORY:TAG or @sha256:DIGEST.
+        image: String,
+        /// A P-384 private key (PKCS#8 or SEC1 PEM); default: $CODITECT_SIGNING_KEY.
+        #[arg(long, conflicts_with = "kms")]
+        key: Option<std::path::PathBuf>,
+        /// A Cloud KMS key version, gcpkms://projects/…/cryptoKeyVersions/N (token from
+        /// $GOOGLE_OAUTH_ACCESS_TOKEN or the metadata server).
+        #[arg(long)]
+        kms: Option<String>,
+        /// KEY=VALUE recorded in the signed payload, e.g. version=1.0.0.
+        #[arg(short = 'a', long = "annotation")]
+        annotations: Vec<String>,
+    },
+    /// Verify an image like `cosign verify --key`: one signature must hold the key, the digest and every
+    /// annotation. Prints the digest to pin; exit 1 when rejected.
+    Verify {
+        /// REGISTRY/REPOSITORY:TAG or @sha256:DIGEST.
+        image: String,
+        /// The public key (SPKI PEM, as `cosign public-key` or KMS getPublicKey give it).
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// KEY=VALUE the signature must carry, e.g. version=1.0.0.
+        #[arg(short = 'a', long = "annotation")]
+        annotations: Vec<String>,
+    },
+    /// Start a local registry on 127.0.0.1, push the built images to it, and serve until interrupted.
+    Registry {
+        /// The port.
+        #[arg(long, default_value_t = 5000)]
+        port: u16,
+    },
     /// Build the Debian bookworm base OS from Debian's archive and import it (when no registry answers).
     BootstrapBase,
     /// Remove every container the harness started (including those of running test binaries), the
@@ -50,6 +91,15 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(outcome) = signing_command(&cli.command).await {
+        return match outcome {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("coditect-conformance: failed to {}", error.message);
+                ExitCode::from(error.code)
+            }
+        };
+    }
     let result = async {
         if let Command::Context { image, out } = &cli.command {
             let which = images::Image::ALL
@@ -85,7 +135,20 @@ async fn main() -> ExitCode {
         }
         let docker = coditect_harness::docker::connect().await?;
         match cli.command {
-            Command::Context { .. } | Command::List => {}
+            Command::Context { .. } | Command::List | Command::Keygen { .. } | Command::Sign { .. } | Command::Verify { .. } => {}
+            Command::Registry { port } => {
+                let set = images::ensure_all(&docker, &BuildOptions::from_env()).await?;
+                let registry = coditect_harness::registry::LocalRegistry::start_on(Some(port)).await?;
+                for image in set.images.iter().filter(|i| i.image != images::Image::LocalDev) {
+                    let name = image.image.repository().trim_start_matches("coditect-");
+                    let pushed = registry
+                        .push(&docker, &image.reference, &format!("coditect/{name}"), coditect_harness::VERSION)
+                        .await?;
+                    println!("{pushed}");
+                }
+                eprintln!("registry on http://{}; Ctrl-C stops it and removes its storage", registry.host());
+                let _ = tokio::signal::ctrl_c().await;
+            }
             Command::Run { suite, check, reports } => {
                 let started = std::time::SystemTime::now();
                 let selected: Vec<_> = coditect_suites::catalog::all()
@@ -165,4 +228,51 @@ async fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs the commands that need no Docker engine: keygen, sign and verify.
+async fn signing_command(command: &Command) -> Option<Result<(), signing::CommandError>> {
+    Some(match command {
+        Command::Keygen { out } => signing::keygen(out).map(|public| {
+            println!("wrote {} (private, 0600) and {}", out.display(), public.display());
+        }),
+        Command::Sign {
+            image,
+            key,
+            kms,
+            annotations,
+        } => match signing::annotations(annotations) {
+            Ok(annotations) => signing::sign(image, key.clone(), kms.clone(), &annotations)
+                .await
+                .map(|signed| {
+                    let how = if signed.appended {
+                        "signed"
+                    } else {
+                        "already signed with this key"
+                    };
+                    println!(
+                        "{how}: {} ({} signature(s) under :{})",
+                        signed.image, signed.layers, signed.tag
+                    );
+                }),
+            Err(e) => Err(e),
+        },
+        Command::Verify {
+            image,
+            key,
+            annotations,
+        } => match signing::annotations(annotations) {
+            Ok(annotations) => signing::verify(image, key, &annotations).await.map(|verified| {
+                println!("verified: {}", verified.pinned);
+                println!(
+                    "  signature {} of {} holds the key, the digest and {} annotation(s); pin this digest from now on",
+                    verified.layer + 1,
+                    verified.signatures,
+                    annotations.len()
+                );
+            }),
+            Err(e) => Err(e),
+        },
+        _ => return None,
+    })
 }

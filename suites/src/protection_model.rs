@@ -50,6 +50,44 @@ checks! {
 /// Files the tamper checks aim at.
 const TARGET: &str = "CLAUDE.md";
 
+/// The static checks that `coditect-entrypoint verify` also runs from inside a container (issue: an
+/// in-container self-check for customers and auditors who only have `docker exec`).
+pub const SELF_CHECKED: &[&str] = &[
+    "PM-01", "PM-02", "PM-03", "PM-04", "PM-05", "PM-06", "PM-07", "PM-08", "PM-09", "PM-12", "PM-14",
+];
+
+/// What `coditect-entrypoint verify`, run as the developer in `image`, concluded.
+#[derive(Debug, Clone)]
+pub struct SelfCheck {
+    /// Its exit code: 0 only when every check held.
+    pub code: i64,
+    /// The IDs it reported as holding.
+    pub held: Vec<String>,
+    /// The IDs it reported as failing.
+    pub failed: Vec<String>,
+    /// Its whole output.
+    pub output: String,
+}
+
+/// Runs `coditect-entrypoint verify` as the developer in `image`'s shared container.
+pub async fn self_check(docker: &Docker, image: &str) -> Result<SelfCheck, crate::verdict::Failure> {
+    let out = dev(docker, image, "coditect-entrypoint verify").await?;
+    let ids = |prefix: &str| -> Vec<String> {
+        out.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix(prefix))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+            .collect()
+    };
+    Ok(SelfCheck {
+        code: out.code,
+        held: ids("ok   "),
+        failed: ids("FAIL "),
+        output: out.stdout.clone(),
+    })
+}
+
 /// PM-01.
 pub async fn pm_01(docker: &Docker, image: &str) -> Verdict {
     let bad: Vec<String> = tree(docker, image, TREE)

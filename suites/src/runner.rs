@@ -8,7 +8,7 @@ use coditect_harness::images::{Image, ImageRef, ImageSet};
 
 use crate::catalog::{Check, Suite};
 use crate::verdict::{Failure, Verdict};
-use crate::{claude_code, example, heartbeat, license_validation, protection_model};
+use crate::{claude_code, example, heartbeat, license_validation, protection_model, signature_verification};
 
 /// A check's outcome.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub fn image_for(check: &Check) -> Image {
     match check.suite {
         Suite::ProtectionModel | Suite::ClaudeCode => Image::Base,
         Suite::LicenseValidation => license_validation::image_for(check.id),
-        Suite::Heartbeat => Image::Docker,
+        Suite::Heartbeat | Suite::SignatureVerification => Image::Docker,
         Suite::Example if check.id == "EX-01" => Image::Base,
         Suite::Example => Image::Docker,
     }
@@ -41,6 +41,7 @@ pub async fn run_check(check: &Check, docker: &Docker, image: &str) -> Verdict {
         Suite::ClaudeCode => claude_code::run(check.id, docker, image).await,
         Suite::LicenseValidation => license_validation::run(check.id, docker, image).await,
         Suite::Heartbeat => heartbeat::run(check.id, docker, image).await,
+        Suite::SignatureVerification => signature_verification::run(check.id, docker, image).await,
         Suite::Example => Some(match check.id {
             "EX-01" => example::ex_01(docker, image).await,
             "EX-02" => example::ex_02(docker, image).await,
@@ -56,7 +57,10 @@ pub async fn run_check(check: &Check, docker: &Docker, image: &str) -> Verdict {
     })
 }
 
-/// Runs `checks` on `images`, two at a time; `progress` hears each outcome as it comes.
+/// Held for writing by a timing check, for reading by every other one.
+static ALONE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Runs `checks` on `images`, two at a time (a timing check alone); `progress` hears each outcome as it comes.
 pub async fn run_all(
     docker: &Docker,
     images: &ImageSet,
@@ -72,6 +76,12 @@ pub async fn run_all(
                 id: String::new(),
                 origin: coditect_harness::images::Origin::Override { var: "none" },
             });
+            // A timing check runs alone; the others share the two slots.
+            let (_alone, _shared) = if heartbeat::TIMED.contains(&check.id) {
+                (Some(ALONE.write().await), None)
+            } else {
+                (None, Some(ALONE.read().await))
+            };
             let started = Instant::now();
             let verdict = run_check(check, docker, &image.reference).await;
             Outcome {

@@ -1,5 +1,6 @@
-//! `coditect-conformance` end to end: `list` is the catalog, and `run` on the built images writes one
-//! JUnit file per suite that the strict Ant schema accepts, with a testcase per check, and a summary.
+//! `coditect-conformance` end to end: `list` is the catalog, `run` on the built images writes one JUnit
+//! file per suite that the strict Ant schema accepts, with a testcase per check, and a summary; and the
+//! signing commands (`keygen`, `sign`, `verify`) refuse bad input with exit 2 and one clear line.
 
 use std::process::Command;
 
@@ -16,21 +17,24 @@ fn list_prints_every_check_of_the_catalog() {
     assert_eq!(listed, coditect_suites::catalog::all().len());
 }
 
+/// ADR-193's five suites end to end through the CLI, as a release engineer gates a release: 93 testcases
+/// with the per-suite counts 25/28/13/17/10, all passing, in reports the strict JUnit schema accepts.
 #[test]
-fn run_writes_schema_valid_junit_with_a_testcase_per_check() {
+fn run_writes_schema_valid_junit_for_adr_193s_93_checks() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"))
-        .args([
-            "run",
-            "--suite",
-            "protection_model",
-            "--suite",
-            "claude_code",
-            "--reports",
-        ])
-        .arg(dir.path())
-        .output()
-        .expect("runs");
+    let suites = [
+        ("protection_model", 25),
+        ("claude_code", 28),
+        ("license_validation", 13),
+        ("heartbeat", 17),
+        ("signature_verification", 10),
+    ];
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"));
+    command.arg("run");
+    for (suite, _) in suites {
+        command.args(["--suite", suite]);
+    }
+    let out = command.arg("--reports").arg(dir.path()).output().expect("runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -38,8 +42,8 @@ fn run_writes_schema_valid_junit_with_a_testcase_per_check() {
         out.status.code(),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("53 passed, 0 failed"), "{stdout}");
-    for (suite, count) in [("protection_model", 25), ("claude_code", 28)] {
+    assert!(stdout.contains("93 passed, 0 failed"), "{stdout}");
+    for (suite, count) in suites {
         let path = dir.path().join(format!("{suite}.xml"));
         let xml = std::fs::read_to_string(&path).expect("report written");
         assert_eq!(xml.matches("<testcase ").count(), count, "{suite}: {xml}");
@@ -58,8 +62,15 @@ fn run_writes_schema_valid_junit_with_a_testcase_per_check() {
     }
     let summary = std::fs::read_to_string(dir.path().join("summary.md")).expect("summary");
     assert!(
-        summary.contains("53 of 53 checks passed") && summary.contains("coditect-base:"),
+        summary.contains("93 of 93 checks passed")
+            && summary.contains("coditect-base:")
+            && summary.contains("signed and verified (SV-01)"),
         "{summary}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("summary.html")).expect("html summary");
+    assert!(
+        html.contains("93 of 93 checks passed") && html.contains("SV-10"),
+        "{html}"
     );
 }
 
@@ -117,4 +128,40 @@ async fn run_exits_1_with_the_failure_in_the_output_and_the_report() {
         .output()
         .expect("xmllint (libxml2-utils)");
     assert!(lint.status.success(), "{}", String::from_utf8_lossy(&lint.stderr));
+}
+
+#[test]
+fn verify_refuses_a_bad_reference_key_or_annotation_with_exit_2() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("dev.key");
+    let out = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"))
+        .args(["keygen", "--out"])
+        .arg(&key)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let public = dir.path().join("dev.key.pub");
+    let cases: [(&[&str], &str); 3] = [
+        (&["verify", "127.0.0.1:1/Bad/UPPER:x", "--key"], "REGISTRY/REPOSITORY"),
+        (
+            &["verify", "127.0.0.1:1/coditect/docker:1.0.0", "--key", "/etc/hostname"],
+            "SPKI PEM",
+        ),
+        (
+            &["verify", "127.0.0.1:1/coditect/docker:1.0.0", "-a", "version", "--key"],
+            "KEY=VALUE",
+        ),
+    ];
+    for (args, says) in cases {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("coditect-conformance"));
+        command.args(args);
+        if args.last() == Some(&"--key") {
+            command.arg(&public);
+        }
+        let out = command.output().expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
 }

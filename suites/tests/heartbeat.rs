@@ -10,7 +10,7 @@ use rstest::rstest;
 /// Checks that measure timing run one at a time: HB-16 keeps both CPUs busy on purpose, and the test
 /// runner would otherwise run it beside another timing check.
 static TIMING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-const TIMED: [&str; 6] = ["HB-03", "HB-04", "HB-05", "HB-10", "HB-11", "HB-16"];
+use coditect_suites::heartbeat::TIMED;
 
 async fn passes(id: &str) {
     let _serial = if TIMED.contains(&id) {

@@ -67,3 +67,51 @@ async fn an_image_that_runs_as_root_fails_pm_13() {
         .expect("variant builds");
     common::fail_on(&docker, &broken, &["PM-13"]).await;
 }
+
+/// `coditect-entrypoint verify`, the in-container self-check, reaches the same verdict as the suite on
+/// every static check, on the real image and on broken variants alike.
+#[rstest]
+#[case::real_image(None)]
+#[case::file_0644(Some(("pm-file-0644", "RUN chmod 0644 /opt/coditect/CLAUDE.md")))]
+#[case::dir_owned_by_developer(Some(("pm-dir-owned-by-developer", "RUN chown developer /opt/coditect/agents")))]
+#[case::developer_in_sudo(Some(("pm-developer-in-sudo", "RUN usermod -aG sudo developer")))]
+#[case::home_link_removed(Some(("pm-no-home-link", "RUN rm /home/developer/.coditect")))]
+#[case::setuid_shell(Some(("pm-setuid-shell", "RUN cp /bin/bash /usr/local/bin/rootsh && chmod 4755 /usr/local/bin/rootsh")))]
+#[case::tampered_file(Some(("pm-tampered-file", "RUN chmod 0644 /opt/coditect/CLAUDE.md && echo x >> /opt/coditect/CLAUDE.md && chmod 0444 /opt/coditect/CLAUDE.md")))]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_in_container_self_check_agrees_with_the_suite(#[case] broken: Option<(&str, &str)>) {
+    use coditect_suites::protection_model::{SELF_CHECKED, self_check};
+    let (docker, images) = setup().await;
+    let base = images.get(Image::Base).expect("base image").reference.clone();
+    let image = match broken {
+        None => base,
+        Some((name, change)) => variant(&docker, &base, name, &format!("{AS_ROOT}\n{change}\n{BACK}"))
+            .await
+            .expect("variant builds"),
+    };
+    let own = self_check(&docker, &image).await.expect("the self-check runs");
+    let mut all_hold = true;
+    for id in SELF_CHECKED {
+        let suite = coditect_suites::runner::run_check(coditect_suites::catalog::check(id), &docker, &image)
+            .await
+            .is_ok();
+        all_hold &= suite;
+        let its = own.held.iter().any(|h| h == id);
+        assert!(
+            its || own.failed.iter().any(|f| f == id),
+            "{id} missing from the self-check's report:\n{}",
+            own.output
+        );
+        assert_eq!(
+            its, suite,
+            "{id} on {image}: suite says {suite}, the self-check says {its}:\n{}",
+            own.output
+        );
+    }
+    assert_eq!(own.code == 0, all_hold, "exit {} on {image}:\n{}", own.code, own.output);
+    assert!(
+        own.output.lines().last().is_some_and(|l| l.starts_with("verdict: ")),
+        "{}",
+        own.output
+    );
+}
