@@ -173,13 +173,13 @@ async fn main() -> ExitCode {
                 let files = coditect_suites::report::write(&reports, &outcomes, started)
                     .map_err(coditect_harness::HarnessError::io("write the reports to", &reports))?;
                 let failed: Vec<_> = outcomes.iter().filter(|o| o.verdict.is_err()).collect();
-                println!("{:<20} {:>6} {:>6}", "suite", "passed", "failed");
+                println!("{:<24} {:>6} {:>6}", "suite", "passed", "failed");
                 let mut suites: Vec<_> = outcomes.iter().map(|o| o.check.suite).collect();
                 suites.dedup();
                 for s in suites {
                     let of = outcomes.iter().filter(|o| o.check.suite == s);
                     let (ok, bad) = of.fold((0, 0), |(ok, bad), o| if o.verdict.is_ok() { (ok + 1, bad) } else { (ok, bad + 1) });
-                    println!("{:<20} {ok:>6} {bad:>6}", s.name());
+                    println!("{:<24} {ok:>6} {bad:>6}", s.name());
                 }
                 for o in &failed {
                     if let Err(f) = &o.verdict {

@@ -275,7 +275,7 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222
 table{border-collapse:collapse;width:100%;margin-bottom:1.5em;font-size:.9em}\
 th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}th{background:#f3f3f3}\
 code{font-size:.85em;word-break:break-all}.pass{color:#176f2c;font-weight:600}.fail{color:#b00020;font-weight:600}\
-.verdict{font-size:1.3em}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}";
+td:first-child{white-space:nowrap}.verdict{font-size:1.3em}dl{display:grid;grid-template-columns:max-content auto;gap:.2em 1em}dt{font-weight:600}";
 
 fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
