@@ -55,6 +55,10 @@ lint:
 bench-runtime seconds="20":
     runtime/bench/run.sh {{seconds}}
 
+# Benchmark the framework check at start (signature + digests) on the real tree and on FILES files.
+bench-integrity files="5000":
+    runtime/bench/integrity.sh {{files}}
+
 # Benchmark image builds: a warm rebuild with nothing changed, and the images' sizes.
 bench-images:
     images/bench.sh

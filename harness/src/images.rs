@@ -11,6 +11,7 @@ pub mod base_os;
 pub mod build;
 pub mod context;
 pub mod entrypoint_bin;
+pub mod manifest_key;
 pub mod spec;
 pub mod variant;
 
@@ -272,7 +273,8 @@ async fn add_base_inputs(
     options: &BuildOptions,
 ) -> Result<()> {
     let context = &mut request.context;
-    let entrypoint = entrypoint_bin::build(root).await?;
+    let manifest_key = manifest_key::load(cache)?;
+    let entrypoint = entrypoint_bin::build(root, &manifest_key.public_key().to_pem()).await?;
     for dir in ["rootfs/opt", "rootfs/usr", "rootfs/usr/local", "rootfs/usr/local/bin"] {
         context.add_dir(dir);
     }
@@ -285,7 +287,9 @@ async fn add_base_inputs(
         image: "coditect-base".into(),
         message: e.to_string(),
     })?;
+    let signature = manifest_key::sign(&manifest_key, manifest.as_bytes());
     context.add_bytes("rootfs/opt/coditect/MANIFEST.sha256", manifest.into_bytes(), 0o444);
+    context.add_bytes("rootfs/opt/coditect/MANIFEST.sha256.sig", signature, 0o444);
     context.add_tree("home", &root.join("images/base/rootfs/etc/coditect/skel"))?;
     let version_path = framework.join("VERSION");
     let version = std::fs::read_to_string(&version_path).map_err(HarnessError::io("read", &version_path))?;

@@ -64,6 +64,7 @@ pub struct Launch {
     shared_license: Option<std::sync::Arc<LicenseApi>>,
     metadata: Option<Metadata>,
     empty_home: bool,
+    binds: Vec<(String, String)>,
     licensed: bool,
 }
 
@@ -82,6 +83,7 @@ impl Launch {
             shared_license: None,
             metadata: None,
             empty_home: false,
+            binds: Vec::new(),
             licensed: false,
         }
     }
@@ -139,6 +141,12 @@ impl Launch {
     /// `--cap-drop ALL`.
     pub fn with_cap_drop_all(mut self) -> Self {
         self.cap_drop_all = true;
+        self
+    }
+
+    /// Mounts the host directory `host` over `target`, read-only (a volume swapped in under the image).
+    pub fn with_bind(mut self, host: &str, target: &str) -> Self {
+        self.binds.push((host.to_owned(), target.to_owned()));
         self
     }
 
@@ -224,6 +232,12 @@ impl Launch {
         }
         if self.no_new_privileges {
             request = request.with_security_opt("no-new-privileges");
+        }
+        for (host, target) in &self.binds {
+            request = request.with_mount(
+                Mount::bind_mount(host.as_str(), target.as_str())
+                    .with_access_mode(testcontainers::core::AccessMode::ReadOnly),
+            );
         }
         if self.empty_home {
             request = request

@@ -27,7 +27,11 @@ enum Command {
     Welcome,
     /// Check the protection model from inside the container (ownership, modes, no sudo, no setuid, the
     /// ~/.coditect link, the manifest digests): one line per check, then the verdict; exit 0 only when all hold.
-    Verify,
+    Verify {
+        /// Only the framework: the manifest's signature and every file's digest (what the start checks).
+        #[arg(long)]
+        manifest_only: bool,
+    },
 }
 
 fn env_help() -> String {
@@ -65,12 +69,17 @@ pub fn main() -> u8 {
             print!("{}", welcome::banner(&framework_dir(), &state::dir_from_env()));
             0
         }
-        Command::Verify => {
+        Command::Verify { manifest_only } => {
             let places = selfcheck::Places {
                 framework: framework_dir(),
                 root: std::path::PathBuf::from("/"),
             };
-            let (text, code) = selfcheck::report(&selfcheck::run(&places));
+            let lines = if manifest_only {
+                vec![selfcheck::manifest(&places)]
+            } else {
+                selfcheck::run(&places)
+            };
+            let (text, code) = selfcheck::report(&lines);
             print!("{text}");
             code
         }

@@ -86,11 +86,7 @@ pub fn run(places: &Places) -> Vec<Line> {
                     .then(|| format!("{} leads outside", e.path.display()))
             }),
         ),
-        line(
-            "PM-06",
-            "every framework file matches MANIFEST.sha256",
-            integrity::check(&places.framework).err().map(|e| e.to_string()),
-        ),
+        manifest(places),
         line(
             "PM-07",
             "the developer is uid 1000 and gid 1000",
@@ -144,6 +140,18 @@ pub fn run(places: &Places) -> Vec<Line> {
             }
         }),
     ]
+}
+
+/// PM-06 alone: the manifest's signature and every file's digest, as the start checks them.
+pub fn manifest(places: &Places) -> Line {
+    Line {
+        id: "PM-06",
+        title: "the manifest's signature holds and every framework file matches it",
+        fault: integrity::trusted_key()
+            .and_then(|key| integrity::check(&places.framework, key.as_ref()))
+            .err()
+            .map(|e| e.to_string()),
+    }
 }
 
 /// The report: one line per check, then the verdict; and the exit code (0 only when all hold).

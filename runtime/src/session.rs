@@ -72,6 +72,8 @@ pub fn run(command: Vec<String>) -> u8 {
 }
 
 fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<u8, RunError> {
+    // 0. Out of the developer's reach: no /proc/1/environ (the key), no ptrace.
+    unix::hide_from_same_uid();
     // 1. Configuration: everything is checked before the first request or spawn.
     if command.is_empty() {
         return Err(ConfigError::Missing {
@@ -94,7 +96,11 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
         let mut signals = Signals::new(&blocked).map_err(os("open a signalfd"))?;
         unix::adopt_orphans();
         // 3. Integrity of the framework tree.
-        let framework = integrity::check(&config.framework_dir)?;
+        let key = integrity::trusted_key()?;
+        if key.is_none() {
+            tracing::warn!("built without a manifest key: the manifest's signature is not checked, only its digests");
+        }
+        let framework = integrity::check(&config.framework_dir, key.as_ref())?;
         tracing::info!(version = %framework.version, files = framework.files, "framework verified");
         // 4. License.
         let http = Http::new(config.api_timeout).map_err(|e| RunError::Os {

@@ -160,6 +160,16 @@ pub fn adopt_orphans() {
     }
 }
 
+/// Makes this process non-dumpable. The kernel then gives its `/proc/<pid>/environ`, `mem`, `fd` and
+/// `maps` to root alone and refuses `ptrace` from its own uid, so the developer (the same uid in the
+/// licensed docker image) can neither read the license key from the entrypoint's environment nor
+/// attach a debugger to it. The flag is not inherited across `execve`, so the command runs as usual.
+pub fn hide_from_same_uid() {
+    if let Err(errno) = nix::sys::prctl::set_dumpable(false) {
+        tracing::warn!("could not make the entrypoint non-dumpable: {errno}");
+    }
+}
+
 /// The live children of this process, read from /proc (zombies included until reaped).
 pub fn children() -> Vec<Pid> {
     let me = std::process::id().to_string();

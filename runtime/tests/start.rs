@@ -266,6 +266,42 @@ async fn a_modified_framework_exits_65_before_any_request() {
     assert!(api.journal.all().is_empty());
 }
 
+/// A derived image that changes a file and rewrites the manifest to match passes the digests, not the
+/// signature: the start stops with 65 before any request. (The debug binary takes its manifest key from
+/// `CODITECT_MANIFEST_KEY_FILE`; a release build only trusts the key compiled into it.)
+#[tokio::test]
+async fn a_rewritten_manifest_fails_its_signature_and_exits_65_before_any_request() {
+    let api = Api::accepting(None).await;
+    let rig = Rig::new();
+    let key = p384::ecdsa::SigningKey::from_slice(&[5; 48]).expect("a valid scalar");
+    let public = rig.dir.path().join("manifest.pub");
+    let pem =
+        p384::pkcs8::EncodePublicKey::to_public_key_pem(key.verifying_key(), p384::pkcs8::LineEnding::LF).expect("pem");
+    std::fs::write(&public, pem).expect("write");
+    let manifest = std::fs::read(rig.framework().join("MANIFEST.sha256")).expect("manifest");
+    let signature = coditect_runtime::integrity::sign_manifest(&manifest, &key);
+    std::fs::write(rig.framework().join("MANIFEST.sha256.sig"), signature).expect("write");
+
+    let mut signed = rig.run(&api.uri(), &["true"]);
+    signed.env("CODITECT_MANIFEST_KEY_FILE", &public);
+    let (out, _) = finish(signed).await;
+    assert_eq!(code(&out), 0, "a signed, intact framework starts: {}", text(&out));
+
+    std::fs::write(rig.framework().join("agents/reviewer.md"), "# tampered\n").expect("write");
+    coditect_runtime::integrity::write_manifest(&rig.framework()).expect("manifest");
+    let before = api.journal.all().len();
+    let mut rewritten = rig.run(&api.uri(), &["true"]);
+    rewritten.env("CODITECT_MANIFEST_KEY_FILE", &public);
+    let (out, _) = finish(rewritten).await;
+    assert_eq!(code(&out), 65, "{}", text(&out));
+    assert!(
+        text(&out).contains("signature of") && text(&out).contains("MANIFEST.sha256"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(api.journal.all().len(), before, "nothing sent");
+}
+
 #[tokio::test]
 async fn json_logs_are_one_object_per_line() {
     let api = Api::accepting(None).await;

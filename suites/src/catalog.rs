@@ -15,6 +15,8 @@ pub enum Suite {
     Heartbeat,
     /// ADR-193 `test_signature_verification.sh`: 10 checks.
     SignatureVerification,
+    /// Hardening beyond ADR-193 (counted apart from its 93).
+    Hardening,
     /// The harness's example suite: the style every suite follows.
     Example,
 }
@@ -28,6 +30,7 @@ impl Suite {
             Self::LicenseValidation => "license_validation",
             Self::Heartbeat => "heartbeat",
             Self::SignatureVerification => "signature_verification",
+            Self::Hardening => "hardening",
             Self::Example => "example",
         }
     }
@@ -57,6 +60,11 @@ impl Suite {
                 "the licensed image, signed by digest in cosign's format with a P-384 key in a real OCI registry, \
                  verifies; unsigned images, other keys, moved tags, corrupted signatures and payloads, payloads for \
                  other images and rollbacks are each rejected for their own reason"
+            }
+            Self::Hardening => {
+                "beyond ADR-193: the signed manifest stops derived images and swapped volumes, the key is in no layer \
+                 and out of the developer's reach, the entrypoint cannot be traced, the image runs without \
+                 capabilities, and CIS Docker Benchmark section 4 holds"
             }
             Self::Example => {
                 "a short tour of the harness: the framework is readable, a valid license runs, an expired one stops"
@@ -96,6 +104,7 @@ pub fn all() -> Vec<&'static Check> {
         .chain(crate::license_validation::CHECKS)
         .chain(crate::heartbeat::CHECKS)
         .chain(crate::signature_verification::CHECKS)
+        .chain(crate::hardening::CHECKS)
         .chain(crate::example::CHECKS)
         .collect();
     checks.sort_by_key(|c| (c.suite, c.id));

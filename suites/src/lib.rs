@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod claude_code;
 pub mod example;
 pub mod flow;
+pub mod hardening;
 pub mod heartbeat;
 pub mod license_validation;
 pub mod probe;

@@ -168,7 +168,7 @@ pub async fn pm_05(docker: &Docker, image: &str) -> Verdict {
 /// PM-06.
 pub async fn pm_06(docker: &Docker, image: &str) -> Verdict {
     let script = "cd /opt/coditect && sha256sum --quiet -c MANIFEST.sha256 && \
-                  find . -type f ! -name MANIFEST.sha256 | sed 's|^\\./||' | sort > /tmp/pm06.files && \
+                  find . -type f ! -name MANIFEST.sha256 ! -name MANIFEST.sha256.sig | sed 's|^\\./||' | sort > /tmp/pm06.files && \
                   sed 's/^[0-9a-f]*  //' MANIFEST.sha256 | sort | diff /tmp/pm06.files - && echo intact";
     let out = root(docker, image, script).await?;
     expect(

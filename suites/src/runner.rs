@@ -8,7 +8,7 @@ use coditect_harness::images::{Image, ImageRef, ImageSet};
 
 use crate::catalog::{Check, Suite};
 use crate::verdict::{Failure, Verdict};
-use crate::{claude_code, example, heartbeat, license_validation, protection_model, signature_verification};
+use crate::{claude_code, example, hardening, heartbeat, license_validation, protection_model, signature_verification};
 
 /// A check's outcome.
 #[derive(Debug, Clone)]
@@ -28,7 +28,7 @@ pub fn image_for(check: &Check) -> Image {
     match check.suite {
         Suite::ProtectionModel | Suite::ClaudeCode => Image::Base,
         Suite::LicenseValidation => license_validation::image_for(check.id),
-        Suite::Heartbeat | Suite::SignatureVerification => Image::Docker,
+        Suite::Heartbeat | Suite::SignatureVerification | Suite::Hardening => Image::Docker,
         Suite::Example if check.id == "EX-01" => Image::Base,
         Suite::Example => Image::Docker,
     }
@@ -42,6 +42,7 @@ pub async fn run_check(check: &Check, docker: &Docker, image: &str) -> Verdict {
         Suite::LicenseValidation => license_validation::run(check.id, docker, image).await,
         Suite::Heartbeat => heartbeat::run(check.id, docker, image).await,
         Suite::SignatureVerification => signature_verification::run(check.id, docker, image).await,
+        Suite::Hardening => hardening::run(check.id, docker, image).await,
         Suite::Example => Some(match check.id {
             "EX-01" => example::ex_01(docker, image).await,
             "EX-02" => example::ex_02(docker, image).await,

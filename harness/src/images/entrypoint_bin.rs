@@ -7,7 +7,8 @@ use crate::error::{HarnessError, Result};
 /// Builds the release binary in its own target folder (so a build from inside `cargo test` never waits
 /// on the outer cargo's lock) and returns its path. The host is Debian bookworm like the images, so the
 /// binary links against the same glibc; every licensed container the tests start runs it.
-pub async fn build(root: &Path) -> Result<PathBuf> {
+/// `manifest_key` (SPKI PEM) is compiled in as the key the framework manifest must be signed with.
+pub async fn build(root: &Path, manifest_key: &str) -> Result<PathBuf> {
     let target = root.join("target/image-build");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     crate::progress!("[coditect-entrypoint] cargo build --release (target/image-build)");
@@ -23,6 +24,7 @@ pub async fn build(root: &Path) -> Result<PathBuf> {
             "coditect-entrypoint",
         ])
         .env("CARGO_TARGET_DIR", &target)
+        .env("CODITECT_MANIFEST_PUBLIC_KEY", manifest_key)
         .current_dir(root);
     // Under `cargo test`, cargo sets CARGO_PKG_* and friends for each test binary; build scripts (ring's)
     // would see them change from one test binary to the next and rebuild every time.
