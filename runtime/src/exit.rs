@@ -31,7 +31,7 @@ pub fn code_for(error: &RunError) -> u8 {
         RunError::Integrity(_) => INTEGRITY,
         RunError::License(e) => e.exit_code(),
         RunError::Spawn(e) => e.exit_code(),
-        RunError::Os { .. } => OS_ERROR,
+        RunError::Os { .. } | RunError::Privilege { .. } => OS_ERROR,
         RunError::Interrupted { signal } => signal_code(*signal),
     }
 }

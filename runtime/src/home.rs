@@ -27,7 +27,23 @@ pub struct HomeError {
     pub source: io::Error,
 }
 
+/// As root, before the entrypoint becomes `user`: creates the home if it is missing and gives the
+/// home itself (not what is inside, which may be the user's own links) to the user. This is all root
+/// does in a home; the wiring runs as the user, so no link the user planted can steer root's writes.
+pub fn hand_over(user: &RunAs) -> Result<(), HomeError> {
+    let fail = |source: io::Error| HomeError {
+        user: user.name.clone(),
+        path: user.home.clone(),
+        source,
+    };
+    if fs::symlink_metadata(&user.home).is_err() {
+        fs::create_dir_all(&user.home).map_err(fail)?;
+    }
+    chown_nofollow(&user.home, user.uid, user.gid).map_err(fail)
+}
+
 /// Creates `user`'s home if needed and wires it from `skel`; returns how many entries were (re)created.
+/// Runs as `user` in the images (after [`hand_over`]); as root it also gives each entry to the user.
 pub fn wire(skel: &Path, user: &RunAs) -> Result<usize, HomeError> {
     let fail = |path: &Path| {
         let path = path.to_path_buf();
@@ -120,6 +136,42 @@ mod tests {
         symlink("/opt/coditect", skel.join(".coditect")).expect("link");
         symlink("../.coditect/agents", skel.join(".claude/agents")).expect("link");
         skel
+    }
+
+    #[test]
+    fn hand_over_creates_a_missing_home() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("home/developer");
+        hand_over(&me(home.clone())).expect("handed over");
+        assert!(home.is_dir());
+    }
+
+    #[test]
+    fn hand_over_gives_a_planted_link_itself_never_its_target() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("etc");
+        fs::create_dir(&target).expect("mkdir");
+        let home = dir.path().join("developer");
+        symlink(&target, &home).expect("link");
+        let owner_before = fs::metadata(&target).expect("stat").uid();
+        let nobody = RunAs {
+            name: "nobody".into(),
+            uid: 65534,
+            gid: 65534,
+            home: home.clone(),
+        };
+        let handed = hand_over(&nobody);
+        if nix::unistd::geteuid().is_root() {
+            handed.expect("root hands the link over");
+            assert_eq!(fs::symlink_metadata(&home).expect("lstat").uid(), 65534);
+        } else {
+            assert!(handed.is_err(), "only root can give a path away");
+        }
+        assert_eq!(
+            fs::metadata(&target).expect("stat").uid(),
+            owner_before,
+            "the link's target changed owner"
+        );
     }
 
     #[test]

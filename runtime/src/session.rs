@@ -1,5 +1,5 @@
-//! `coditect-entrypoint run`, as a list of steps: config → signals → integrity → license → spawn →
-//! supervise → end session.
+//! `coditect-entrypoint run`, as a list of steps: config → privilege → signals → integrity → license →
+//! spawn → supervise → end session.
 
 use std::io;
 use std::time::Duration;
@@ -45,6 +45,22 @@ pub enum RunError {
         #[source]
         source: io::Error,
     },
+    /// The entrypoint could not become `CODITECT_RUN_AS` (exit 71).
+    #[error(
+        "become {user} (uid {uid}, gid {gid}) as CODITECT_RUN_AS asks: {source}; expected a container that keeps \
+         CAP_SETUID, CAP_SETGID and CAP_CHOWN when it drops capabilities"
+    )]
+    Privilege {
+        /// The user asked for.
+        user: String,
+        /// Its uid.
+        uid: u32,
+        /// Its primary gid.
+        gid: u32,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
     /// A stop signal arrived before the command was started (exit 128 + N).
     #[error("start: interrupted by signal {signal} before the command started")]
     Interrupted {
@@ -55,6 +71,31 @@ pub enum RunError {
 
 fn os(what: &'static str) -> impl FnOnce(io::Error) -> RunError {
     move |source| RunError::Os { what, source }
+}
+
+/// Step 2: a workstation image starts as root so that a fresh `/home` volume can be given to the user.
+/// Root creates and hands over the home directory and the state directory and nothing else; then the
+/// entrypoint becomes the user for good, before any thread, request or spawn, so PID 1 keeps no
+/// capability, the API is spoken to unprivileged, and the home is wired with the user's own rights.
+fn become_run_as(config: &Config) -> Result<(), RunError> {
+    let Some(user) = &config.run_as else {
+        return Ok(());
+    };
+    if let Err(error) = crate::home::hand_over(user) {
+        tracing::warn!("failed to {error}; the command starts without the framework links");
+    }
+    let privilege = |source: io::Error| RunError::Privilege {
+        user: user.name.clone(),
+        uid: user.uid,
+        gid: user.gid,
+        source,
+    };
+    std::fs::create_dir_all(&config.state_dir)
+        .and_then(|()| std::os::unix::fs::lchown(&config.state_dir, Some(user.uid), Some(user.gid)))
+        .map_err(privilege)?;
+    unix::become_user(user.uid, user.gid).map_err(|errno| privilege(errno.into()))?;
+    tracing::info!(user = %user.name, uid = user.uid, "became the user; no capability is kept");
+    Ok(())
 }
 
 /// Runs `command` under license, and returns the process's exit code.
@@ -83,7 +124,9 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
         .into());
     }
     let config = Config::from_env()?;
-    // 2. Signals: blocked before any thread exists, so that every thread inherits the mask.
+    // 2. Privilege: root only hands the user its home and the state directory, then becomes the user.
+    become_run_as(&config)?;
+    // 3. Signals: blocked before any thread exists, so that every thread inherits the mask.
     let blocked = unix::block_signals().map_err(|e| RunError::Os {
         what: "block signals",
         source: e.into(),
@@ -95,14 +138,14 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
     runtime.block_on(async {
         let mut signals = Signals::new(&blocked).map_err(os("open a signalfd"))?;
         unix::adopt_orphans();
-        // 3. Integrity of the framework tree.
+        // 4. Integrity of the framework tree.
         let key = integrity::trusted_key()?;
         if key.is_none() {
             tracing::warn!("built without a manifest key: the manifest's signature is not checked, only its digests");
         }
         let framework = integrity::check(&config.framework_dir, key.as_ref())?;
         tracing::info!(version = %framework.version, files = framework.files, "framework verified");
-        // 4. License.
+        // 5. License.
         let http = Http::new(config.api_timeout).map_err(|e| RunError::Os {
             what: "set up HTTP",
             source: io::Error::other(e),
@@ -136,7 +179,7 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
         );
         let publish = |status: Status| publish_state(&config, &session, interval, status);
         publish(Status::Live);
-        // 5. Spawn the command, as CODITECT_RUN_AS in a home wired from the skeleton when set.
+        // 6. Spawn the command; as CODITECT_RUN_AS, in a home it wired itself from the skeleton.
         if let Some(user) = &config.run_as {
             match crate::home::wire(&config.home_skel, user) {
                 Ok(created) => tracing::info!(user = %user.name, home = %user.home.display(), created, "home wired"),
@@ -153,7 +196,7 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
             }
         };
         tracing::info!(pid = child.as_raw(), command = %command.join(" "), "command started");
-        // 6. Supervise: signals, reaping and heartbeats until one of them ends the session.
+        // 7. Supervise: signals, reaping and heartbeats until one of them ends the session.
         let beat = ApiBeat {
             api: &api,
             session_id: &session.session_id,
@@ -173,7 +216,7 @@ fn run_steps(command: Vec<String>, process_start: std::time::Instant) -> Result<
         let ending = supervisor::supervise(&mut signals, child, heartbeats)
             .await
             .map_err(os("supervise"))?;
-        // 7. Stop what is left and end the session.
+        // 8. Stop what is left and end the session.
         let (reason, code, error) = match ending {
             Ending::ChildExited(code) => {
                 tracing::info!(exit_code = code, "the command exited");

@@ -39,8 +39,9 @@ impl SpawnError {
     }
 }
 
-/// Starts `command` with the environment less the license key, and default signal handling; as
-/// `run_as` when given (its uid, gid, no supplementary groups, and its HOME, USER and LOGNAME).
+/// Starts `command` with the environment less the license key, and default signal handling. With
+/// `run_as`, the entrypoint has already become that user (`session::become_run_as`), so the command
+/// inherits its IDs and gets its HOME, USER and LOGNAME.
 pub fn spawn(command: &[String], run_as: Option<&RunAs>) -> Result<Pid, SpawnError> {
     let (program, args) = command.split_first().ok_or_else(|| SpawnError {
         program: String::new(),
@@ -49,10 +50,7 @@ pub fn spawn(command: &[String], run_as: Option<&RunAs>) -> Result<Pid, SpawnErr
     let mut cmd = Command::new(program);
     cmd.args(args).env_remove(vars::LICENSE_KEY.name).arg0(program);
     if let Some(user) = run_as {
-        // As root, std drops the supplementary groups (setgroups(0)) before setuid.
-        cmd.uid(user.uid)
-            .gid(user.gid)
-            .env("HOME", &user.home)
+        cmd.env("HOME", &user.home)
             .env("USER", &user.name)
             .env("LOGNAME", &user.name)
             .env_remove(vars::RUN_AS.name);

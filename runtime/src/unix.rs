@@ -170,6 +170,20 @@ pub fn hide_from_same_uid() {
     }
 }
 
+/// Becomes `uid`:`gid` for good: no supplementary groups, then the gid and the uid as real, effective
+/// and saved IDs. A process that leaves uid 0 this way keeps no capability, so from here on the
+/// entrypoint holds nothing a root process would. A change of uid resets the dumpable flag to the
+/// host's `fs.suid_dumpable`, which may be 1, so the entrypoint hides itself again.
+pub fn become_user(uid: u32, gid: u32) -> nix::Result<()> {
+    use nix::unistd::{Gid, Uid, setgroups, setresgid, setresuid};
+    let (uid, gid) = (Uid::from_raw(uid), Gid::from_raw(gid));
+    setgroups(&[])?;
+    setresgid(gid, gid, gid)?;
+    setresuid(uid, uid, uid)?;
+    hide_from_same_uid();
+    Ok(())
+}
+
 /// The live children of this process, read from /proc (zombies included until reaped).
 pub fn children() -> Vec<Pid> {
     let me = std::process::id().to_string();

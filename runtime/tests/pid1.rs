@@ -163,6 +163,41 @@ async fn sigterm_during_the_start_up_back_off_exits_at_once() {
 }
 
 #[tokio::test]
+async fn sigterm_while_heartbeats_are_retried_stops_the_command_and_ends_the_session() {
+    let api = Api::start().await;
+    api.on("validate", vec![accepted(Some(1))]).await;
+    api.on("heartbeat", vec![ResponseTemplate::new(503)]).await;
+    api.on("end", vec![ResponseTemplate::new(204)]).await;
+    let rig = Rig::new();
+    let mut cmd = rig.run(
+        &api.uri(),
+        &[
+            "sh",
+            "-c",
+            "trap 'echo stopping; exit 0' TERM; while :; do sleep 0.1; done",
+        ],
+    );
+    cmd.env("CODITECT_OFFLINE_GRACE", "100");
+    let child = cmd.spawn().expect("spawn");
+    let api_journal = api.journal.clone();
+    // Two attempts at a beat: the entrypoint is inside its retry back-off when the signal lands.
+    assert!(eventually(Duration::from_secs(4), || api_journal.on("/heartbeat").len() >= 2).await);
+    let sent = std::time::Instant::now();
+    signal(&child, Signal::SIGTERM);
+    let out = wait(child).await;
+    assert_eq!(code(&out), 0, "the command's own code is returned: {}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("stopping"),
+        "{}",
+        text(&out)
+    );
+    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    let end = api.journal.on("/end");
+    assert_eq!(end.len(), 1, "one session end: {end:?}");
+    assert_eq!(end[0].body["reason"], "shutdown");
+}
+
+#[tokio::test]
 async fn the_command_starts_with_no_blocked_or_ignored_signals() {
     let api = Api::accepting(None).await;
     let rig = Rig::new();
@@ -182,12 +217,21 @@ async fn the_command_starts_with_no_blocked_or_ignored_signals() {
 }
 
 #[tokio::test]
-async fn run_as_drops_the_command_to_that_user_or_is_refused_without_root() {
+async fn run_as_makes_the_entrypoint_and_the_command_that_user_or_is_refused_without_root() {
+    use std::os::unix::fs::PermissionsExt as _;
     let api = Api::accepting(None).await;
     let rig = Rig::new();
+    // The entrypoint reads the framework as `nobody` once it has become that user.
+    std::fs::set_permissions(rig.dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // The command reports its own IDs, then its parent's (the entrypoint's) IDs and effective capabilities.
     let mut cmd = rig.run(
         &api.uri(),
-        &["sh", "-c", "echo uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME"],
+        &[
+            "sh",
+            "-c",
+            "echo uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME; \
+             awk '/^(Uid|Gid|CapEff):/ {print \"entrypoint\", $1, $2, $3, $4}' /proc/$PPID/status",
+        ],
     );
     cmd.env("CODITECT_RUN_AS", "nobody")
         .env("CODITECT_HOME_SKEL", rig.dir.path().join("no-skel"));
@@ -198,6 +242,19 @@ async fn run_as_drops_the_command_to_that_user_or_is_refused_without_root() {
         assert!(
             stdout.contains("uid=65534 gid=65534 groups=65534 home=/nonexistent"),
             "{stdout}"
+        );
+        for line in [
+            "entrypoint Uid: 65534 65534 65534",
+            "entrypoint Gid: 65534 65534 65534",
+            "entrypoint CapEff: 0000000000000000",
+        ] {
+            assert!(stdout.contains(line), "expected {line:?}: {stdout}");
+        }
+        let state = std::fs::metadata(rig.state()).expect("state dir");
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::uid(&state),
+            65534,
+            "the state dir is the user's"
         );
         assert_eq!(api.journal.on("/validate")[0].body["user"], "nobody");
     } else {

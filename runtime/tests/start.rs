@@ -195,6 +195,15 @@ async fn too_many_requests_honours_retry_after() {
 #[case::not_json(ResponseTemplate::new(200).set_body_raw("{valid: yes", "application/json"), "not the expected JSON")]
 #[case::wrong_type(ResponseTemplate::new(200).set_body_raw("<html>ok</html>", "text/html"), "expected application/json")]
 #[case::missing_field(json_answer(200, json!({"valid": true, "customer": "Acme"})), "session_id")]
+#[case::a_string_not_an_object(json_answer(200, json!("ok")), "expected struct")]
+#[case::valid_as_a_string(
+    json_answer(200, json!({"valid": "true", "session_id": "ses_1", "expires_at": "2027-06-30T00:00:00Z", "customer": "Acme"})),
+    "expected a boolean"
+)]
+#[case::empty_session_id(
+    json_answer(200, json!({"valid": true, "session_id": "", "expires_at": "2027-06-30T00:00:00Z", "customer": "Acme"})),
+    "\"session_id\" is empty"
+)]
 #[case::invalid_utf8(ResponseTemplate::new(200).set_body_raw(vec![0xff, 0xfe, 0x7b], "application/json"), "UTF-8")]
 #[case::oversized(ResponseTemplate::new(200).set_body_raw("x".repeat(200_000), "application/json"), "larger than")]
 #[case::redirect(ResponseTemplate::new(307).insert_header("Location", "https://elsewhere.example/validate"), "redirect to https://elsewhere.example")]

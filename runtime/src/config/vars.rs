@@ -125,7 +125,7 @@ pub const RUN_AS: Var = Var {
     name: "CODITECT_RUN_AS",
     default: None,
     accepted: "the name of a user in /etc/passwd (the entrypoint must then run as root)",
-    doc: "Run the command as this user; its home is wired from CODITECT_HOME_SKEL first (workstation images).",
+    doc: "Become this user right after reading the configuration (the entrypoint and the command alike), having handed it its home and the state directory; then wire the home from CODITECT_HOME_SKEL as that user (workstation images). Needs CAP_CHOWN, CAP_SETUID and CAP_SETGID, and keeps none.",
 };
 /// The skeleton of a user's home wiring.
 pub const HOME_SKEL: Var = Var {
