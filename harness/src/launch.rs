@@ -58,6 +58,7 @@ pub struct Launch {
     cmd: Option<Vec<String>>,
     user: Option<String>,
     cap_drop_all: bool,
+    cap_add: Vec<String>,
     no_new_privileges: bool,
     ready: Ready,
     license: Option<Mock>,
@@ -77,6 +78,7 @@ impl Launch {
             cmd: None,
             user: None,
             cap_drop_all: false,
+            cap_add: Vec::new(),
             no_new_privileges: false,
             ready: Ready::Started,
             license: None,
@@ -141,6 +143,12 @@ impl Launch {
     /// `--cap-drop ALL`.
     pub fn with_cap_drop_all(mut self) -> Self {
         self.cap_drop_all = true;
+        self
+    }
+
+    /// `--cap-add CAP`: gives one capability back, e.g. after [`Launch::with_cap_drop_all`].
+    pub fn with_cap_add(mut self, capability: impl Into<String>) -> Self {
+        self.cap_add.push(capability.into());
         self
     }
 
@@ -229,6 +237,9 @@ impl Launch {
         }
         if self.cap_drop_all {
             request = request.with_cap_drop("ALL");
+        }
+        for capability in &self.cap_add {
+            request = request.with_cap_add(capability);
         }
         if self.no_new_privileges {
             request = request.with_security_opt("no-new-privileges");

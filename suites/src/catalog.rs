@@ -63,8 +63,8 @@ impl Suite {
             }
             Self::Hardening => {
                 "beyond ADR-193: the signed manifest stops derived images and swapped volumes, the key is in no layer \
-                 and out of the developer's reach, the entrypoint cannot be traced, the image runs without \
-                 capabilities, and CIS Docker Benchmark section 4 holds"
+                 and out of the developer's reach, the entrypoint cannot be traced, the images run without \
+                 capabilities (the workstation's with three, kept by no process), and CIS Docker Benchmark section 4 holds"
             }
             Self::Example => {
                 "a short tour of the harness: the framework is readable, a valid license runs, an expired one stops"

@@ -2,8 +2,9 @@
 //! licensed docker image. The framework's manifest is signed and checked before the license, so a
 //! derived image that rewrites it cannot start; the license key is in no layer, no history, no env or
 //! label, and out of the developer's reach in the running container; the entrypoint cannot be inspected
-//! or traced by the developer; the image runs with every capability dropped and no new privileges; and
-//! CIS Docker Benchmark section 4 (images) holds item by item.
+//! or traced by the developer; the image runs with every capability dropped and no new privileges, and
+//! the workstation image with three capabilities back, none of them kept after start (HD-14); and CIS
+//! Docker Benchmark section 4 (images) holds item by item.
 //!
 //! What stops a developer from killing the heartbeat: it is a thread of PID 1, which runs the command.
 //! Inside the container the kernel ignores SIGKILL and SIGSTOP sent to PID 1 from its own namespace;
@@ -14,8 +15,8 @@
 use std::time::Duration;
 
 use bollard::Docker;
-use coditect_harness::images::variant;
-use coditect_harness::mock::Mock;
+use coditect_harness::images::{Image, variant};
+use coditect_harness::mock::{Metadata, Mock};
 use futures_util::StreamExt as _;
 
 use crate::catalog::{Check, Suite};
@@ -44,6 +45,21 @@ checks! {
     "HD-11" => "no layer was made by ADD (which fetches URLs; its history shows a hash, never the URL)", "CIS Docker 4.9: use COPY instead of ADD";
     "HD-12" => "no env variable or label of the image carries a secret (key, token, secret, password, credential)", "CIS Docker 4.10: secrets are not stored in Dockerfiles";
     "HD-13" => "no compiler, debugger, tracer, network tool or remote-login daemon is installed", "CIS Docker 4.3: do not install unnecessary packages";
+    "HD-14" => "the workstation image validates, beats, wires an empty /home and runs its command with --cap-drop ALL, only CHOWN, SETUID and SETGID added back, and no-new-privileges; after start PID 1 and the command are uid 1000 with no effective capability", "Issue: run correctly with --cap-drop ALL --security-opt no-new-privileges (the workstation's documented allowlist)";
+}
+
+/// The capabilities the workstation image needs back after `--cap-drop ALL`, and why: its entrypoint
+/// starts as root to give the developer a fresh `/home` volume and the state directory (CHOWN), then
+/// becomes the developer for good (SETGID, SETUID) and keeps none of them.
+pub const WORKSTATION_CAPABILITIES: &[&str] = &["CHOWN", "SETUID", "SETGID"];
+
+/// The image a check of this suite runs on: the workstation's for HD-14, the licensed docker image's otherwise.
+pub fn image_for(id: &str) -> Image {
+    if id == "HD-14" {
+        Image::Workstation
+    } else {
+        Image::Docker
+    }
 }
 
 /// The variable that must never be baked into an image.
@@ -459,6 +475,46 @@ pub async fn hd_13(docker: &Docker, image: &str) -> Verdict {
     )
 }
 
+/// HD-14.
+pub async fn hd_14(docker: &Docker, image: &str) -> Verdict {
+    let report = "sleep 2.5; echo ran-as-$(id -u); test -L ~/.coditect && echo home-wired; \
+                  awk '/^(Uid|CapEff):/ {print \"pid1\", $1, $2}' /proc/1/status; \
+                  awk '/^CapEff:/ {print \"command\", $1, $2}' /proc/self/status";
+    let mut launch = flow::workstation(
+        image,
+        Mock::valid(),
+        Metadata::workstation("ws-hd-14", "sa@acme.iam.gserviceaccount.com"),
+    )
+    .with_heartbeat(1)
+    .with_empty_home()
+    .with_cap_drop_all()
+    .with_no_new_privileges()
+    .with_cmd(["sh", "-c", report]);
+    for capability in WORKSTATION_CAPABILITIES {
+        launch = launch.with_cap_add(*capability);
+    }
+    let (exit, journal) = flow::run(docker, launch, image).await?;
+    let output = exit.output();
+    let beats = journal.on("/heartbeat").len();
+    let wanted = [
+        "ran-as-1000",
+        "home-wired",
+        "pid1 Uid: 1000",
+        "pid1 CapEff: 0000000000000000",
+        "command CapEff: 0000000000000000",
+    ];
+    let missing: Vec<&str> = wanted.into_iter().filter(|w| !output.contains(w)).collect();
+    expect(
+        exit.code == 0 && missing.is_empty() && beats >= 1 && !journal.on("/end").is_empty(),
+        "exit 0; home wired; PID 1 and the command uid 1000 with CapEff 0; beats sent; the session ended",
+        format!("{}; {beats} beat(s); missing: {}", ended(&exit), missing.join(", ")),
+        format!(
+            "{image} --cap-drop ALL --cap-add {} --security-opt no-new-privileges",
+            WORKSTATION_CAPABILITIES.join(",")
+        ),
+    )
+}
+
 /// Runs the check `id` of this suite on `image`; `None` when the suite has no such check.
 pub async fn run(id: &str, docker: &Docker, image: &str) -> Option<Verdict> {
     Some(match id {
@@ -475,6 +531,7 @@ pub async fn run(id: &str, docker: &Docker, image: &str) -> Option<Verdict> {
         "HD-11" => hd_11(docker, image).await,
         "HD-12" => hd_12(docker, image).await,
         "HD-13" => hd_13(docker, image).await,
+        "HD-14" => hd_14(docker, image).await,
         _ => return None,
     })
 }

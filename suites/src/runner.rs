@@ -28,7 +28,8 @@ pub fn image_for(check: &Check) -> Image {
     match check.suite {
         Suite::ProtectionModel | Suite::ClaudeCode => Image::Base,
         Suite::LicenseValidation => license_validation::image_for(check.id),
-        Suite::Heartbeat | Suite::SignatureVerification | Suite::Hardening => Image::Docker,
+        Suite::Hardening => hardening::image_for(check.id),
+        Suite::Heartbeat | Suite::SignatureVerification => Image::Docker,
         Suite::Example if check.id == "EX-01" => Image::Base,
         Suite::Example => Image::Docker,
     }

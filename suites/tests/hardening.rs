@@ -1,7 +1,8 @@
 //! The hardening suite (`suites/src/hardening.rs`): every check on the real licensed docker image, and
 //! broken variants (a setuid shell, a key baked into a layer, a key or token in the config, an image
 //! that needs privileges, root, no healthcheck, apt lists left, an ADD from a URL, a compiler) and an
-//! entrypoint that neither checks the manifest nor hides itself, each failing its own checks.
+//! entrypoint that neither checks the manifest nor hides itself, and a workstation that keeps root,
+//! each failing its own checks.
 
 mod common;
 
@@ -24,6 +25,28 @@ on_the_real_image! {
     hd_11_no_layer_comes_from_a_url => "HD-11";
     hd_12_no_secret_in_env_or_labels => "HD-12";
     hd_13_no_unwanted_tools => "HD-13";
+    hd_14_the_workstation_runs_with_three_capabilities_and_keeps_none => "HD-14";
+}
+
+/// A workstation image that leaves the entrypoint root (`CODITECT_RUN_AS=root`, so nothing is dropped):
+/// PID 1 and the command keep the capabilities added back, and run as uid 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workstation_that_keeps_root_fails_hd_14() {
+    let (docker, images) = setup().await;
+    let workstation = images
+        .get(Image::Workstation)
+        .expect("workstation image")
+        .reference
+        .clone();
+    let broken = variant(
+        &docker,
+        &workstation,
+        "hd-workstation-keeps-root",
+        "ENV CODITECT_RUN_AS=root",
+    )
+    .await
+    .expect("variant builds");
+    common::fail_on(&docker, &broken, &["HD-14"]).await;
 }
 
 const AS_ROOT: &str = "USER root";

@@ -91,6 +91,9 @@ pub async fn build(docker: &Docker, tag: &str, request: &Request) -> Result<Buil
             for line in text.lines().filter(|l| !l.trim().is_empty()) {
                 if line.starts_with("Step ") {
                     crate::progress!("[{tag}] {:>6.1}s {line}", started.elapsed().as_secs_f64());
+                } else if line.contains("Using cache") {
+                    // Which steps a rebuild took from the cache is what tells a payload change's cost.
+                    crate::progress!("[{tag}] {:>6.1}s   (from the cache)", started.elapsed().as_secs_f64());
                 }
                 tail.push(line.to_owned());
                 if tail.len() > 30 {
