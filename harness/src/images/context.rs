@@ -148,6 +148,15 @@ impl Context {
         );
     }
 
+    /// The bytes of the file `name` (generated or on disk); `None` when there is no such file.
+    pub fn read(&self, name: &str) -> Result<Option<Vec<u8>>> {
+        match self.entries.get(name).map(|e| &e.source) {
+            Some(Source::Bytes(bytes)) => Ok(Some(bytes.clone())),
+            Some(Source::File(path)) => std::fs::read(path).map(Some).map_err(HarnessError::io("read", path)),
+            _ => Ok(None),
+        }
+    }
+
     /// A digest of every entry (path, mode, content) and of `settings` (build arguments, labels):
     /// equal inputs, equal hash.
     pub fn inputs_hash(&self, settings: &BTreeMap<String, String>) -> String {
