@@ -59,6 +59,23 @@ bench-runtime seconds="20":
 bench-integrity files="5000":
     runtime/bench/integrity.sh {{files}}
 
-# Benchmark image builds: a warm rebuild with nothing changed, and the images' sizes.
+# Heartbeat jitter over BEATS beats at 1 s (p50, p99, max, drift).
+bench-jitter beats="100":
+    runtime/bench/jitter.sh {{beats}}
+
+# Soak: the licensed image beating every second for MINUTES; beats received and RSS over time.
+soak minutes="10":
+    runtime/bench/soak.sh {{minutes}}
+
+# Run each fuzz target (config, response) for SECONDS on a copy of its seed corpus.
+fuzz seconds="60":
+    command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+    fuzz/run.sh {{seconds}}
+
+# Benchmark image builds: a warm rebuild with nothing changed, one framework file changed, the sizes.
 bench-images:
     images/bench.sh
+
+# Conformance wall time against one `docker exec` per check (the ADR's shell way), RUNS runs each.
+bench-conformance runs="3":
+    suites/bench/run.sh {{runs}}

@@ -2,11 +2,16 @@
 """A minimal loopback license API for the runtime benchmark: validate accepts, heartbeat and end succeed.
 
 Usage: mock_api.py PORT_FILE [PORT]  (binds 127.0.0.1 on a free port, or 0.0.0.0:PORT for the dev stack,
-and writes the port to PORT_FILE).
+and writes the port to PORT_FILE). MOCK_BEAT_LOG=FILE logs each heartbeat's arrival time.
 """
 import http.server
 import json
+import os
 import sys
+import time
+
+# When set, each heartbeat's arrival (monotonic seconds) is appended to this file, for the jitter benchmark.
+BEAT_LOG = os.environ.get("MOCK_BEAT_LOG")
 
 ACCEPTED = {"valid": True, "session_id": "ses_bench", "expires_at": "2027-06-30T00:00:00Z", "customer": "Bench"}
 
@@ -15,7 +20,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):
+        arrived = time.monotonic()
         self.rfile.read(int(self.headers.get("content-length", "0")))
+        if BEAT_LOG and self.path.endswith("/heartbeat"):
+            with open(BEAT_LOG, "a") as log:
+                log.write(f"{arrived:.6f}\n")
         if self.path.endswith("/end"):
             self.send_response(204)
             self.send_header("content-length", "0")
