@@ -42,9 +42,10 @@ pub fn block_signals() -> Result<SigSet, Errno> {
     Ok(set)
 }
 
-/// Makes `command` start with an empty signal mask and SIGPIPE at its default action. A child inherits
-/// both across `exec`, and the standard library does not reset the mask: without this, the command
-/// would ignore the very SIGTERM the supervisor forwards to it.
+/// Makes `command` start with an empty signal mask and every signal at its default action. A child
+/// inherits the mask and ignored signals across `exec`, and the standard library resets neither (only
+/// SIGPIPE's): without this, the command would ignore the very SIGTERM the supervisor forwards to it,
+/// or the SIGHUP, SIGINT and SIGQUIT that `nohup` or a shell's `&` left ignored in the entrypoint.
 #[expect(
     unsafe_code,
     reason = "CommandExt::pre_exec is unsafe: the hook runs between fork and exec"
@@ -56,7 +57,9 @@ pub fn restore_signals_on_exec(command: &mut std::process::Command) {
     unsafe {
         command.pre_exec(|| {
             pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-            nix::sys::signal::signal(Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl)?;
+            for signal in Signal::iterator().filter(|s| !matches!(s, Signal::SIGKILL | Signal::SIGSTOP)) {
+                nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl)?;
+            }
             Ok(())
         });
     }
