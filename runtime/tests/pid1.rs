@@ -10,8 +10,21 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use wiremock::ResponseTemplate;
 
-fn signal(child: &std::process::Child, signal: Signal) {
+/// Sends `signal` to the entrypoint and waits for it to exit: its output, and the time from the signal
+/// to the exit.
+async fn signal_and_wait(child: std::process::Child, signal: Signal) -> (std::process::Output, Duration) {
+    let sent = std::time::Instant::now();
     kill(Pid::from_raw(child.id() as i32), signal).expect("signal the entrypoint");
+    let out = wait(child).await;
+    (out, sent.elapsed())
+}
+
+/// Waits until the entrypoint has started its command, then 200 ms more for the command's shell to set
+/// its traps.
+async fn command_started(child: &std::process::Child) {
+    let pid = child.id();
+    assert!(eventually(Duration::from_secs(3), || !children_of(pid).is_empty()).await);
+    tokio::time::sleep(Duration::from_millis(200)).await;
 }
 
 /// The entrypoint's children, with their state letter (Z for a zombie).
@@ -46,10 +59,8 @@ async fn sigterm_is_forwarded_and_the_session_ends_as_shutdown() {
         )
         .spawn()
         .expect("spawn");
-    assert!(eventually(Duration::from_secs(3), || !children_of(child.id()).is_empty()).await);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    signal(&child, Signal::SIGTERM);
-    let out = wait(child).await;
+    command_started(&child).await;
+    let (out, _) = signal_and_wait(child, Signal::SIGTERM).await;
     assert_eq!(code(&out), 0, "the command's own code is returned: {}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("stopping"));
     let end = &api.journal.on("/end")[0];
@@ -73,12 +84,8 @@ async fn a_command_that_ignores_sigterm_is_killed_after_the_grace() {
     let mut cmd = rig.run(&api.uri(), &["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]);
     cmd.env("CODITECT_STOP_GRACE", "1s");
     let child = cmd.spawn().expect("spawn");
-    assert!(eventually(Duration::from_secs(3), || !children_of(child.id()).is_empty()).await);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let sent = std::time::Instant::now();
-    signal(&child, Signal::SIGTERM);
-    let out = wait(child).await;
-    let took = sent.elapsed();
+    command_started(&child).await;
+    let (out, took) = signal_and_wait(child, Signal::SIGTERM).await;
     assert_eq!(code(&out), 137, "{}", text(&out));
     assert!(
         took >= Duration::from_millis(900) && took < Duration::from_secs(4),
@@ -102,10 +109,8 @@ async fn other_signals_are_forwarded_to_the_command() {
         )
         .spawn()
         .expect("spawn");
-    assert!(eventually(Duration::from_secs(3), || !children_of(child.id()).is_empty()).await);
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    signal(&child, Signal::SIGUSR1);
-    let out = wait(child).await;
+    command_started(&child).await;
+    let (out, _) = signal_and_wait(child, Signal::SIGUSR1).await;
     assert_eq!(code(&out), 5, "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("got USR1"));
 }
@@ -155,11 +160,9 @@ async fn sigterm_during_the_start_up_back_off_exits_at_once() {
     let child = cmd.spawn().expect("spawn");
     let api_journal = api.journal.clone();
     assert!(eventually(Duration::from_secs(3), || api_journal.on("/validate").len() >= 2).await);
-    let sent = std::time::Instant::now();
-    signal(&child, Signal::SIGTERM);
-    let out = wait(child).await;
+    let (out, took) = signal_and_wait(child, Signal::SIGTERM).await;
     assert_eq!(code(&out), 143, "{}", text(&out));
-    assert!(sent.elapsed() < Duration::from_secs(1), "took {:?}", sent.elapsed());
+    assert!(took < Duration::from_secs(1), "took {took:?}");
 }
 
 #[tokio::test]
@@ -182,16 +185,14 @@ async fn sigterm_while_heartbeats_are_retried_stops_the_command_and_ends_the_ses
     let api_journal = api.journal.clone();
     // Two attempts at a beat: the entrypoint is inside its retry back-off when the signal lands.
     assert!(eventually(Duration::from_secs(4), || api_journal.on("/heartbeat").len() >= 2).await);
-    let sent = std::time::Instant::now();
-    signal(&child, Signal::SIGTERM);
-    let out = wait(child).await;
+    let (out, took) = signal_and_wait(child, Signal::SIGTERM).await;
     assert_eq!(code(&out), 0, "the command's own code is returned: {}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("stopping"),
         "{}",
         text(&out)
     );
-    assert!(sent.elapsed() < Duration::from_secs(2), "took {:?}", sent.elapsed());
+    assert!(took < Duration::from_secs(2), "took {took:?}");
     let end = api.journal.on("/end");
     assert_eq!(end.len(), 1, "one session end: {end:?}");
     assert_eq!(end[0].body["reason"], "shutdown");

@@ -137,15 +137,20 @@ fn with_labels(mut dockerfile: Vec<u8>, labels: &HashMap<String, String>) -> Vec
         return dockerfile;
     }
     let quote = |s: &str| {
-        let escaped: String = s
-            .chars()
-            .flat_map(|c| match c {
-                '\\' | '"' | '$' => vec!['\\', c],
-                '\n' | '\r' => vec![' '],
-                c => vec![c],
-            })
-            .collect();
-        format!("\"{escaped}\"")
+        let mut quoted = String::with_capacity(s.len() + 2);
+        quoted.push('"');
+        for c in s.chars() {
+            match c {
+                '\\' | '"' | '$' => {
+                    quoted.push('\\');
+                    quoted.push(c);
+                }
+                '\n' | '\r' => quoted.push(' '),
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('"');
+        quoted
     };
     let sorted: BTreeMap<&String, &String> = labels.iter().collect();
     let pairs: Vec<String> = sorted
